@@ -1,0 +1,1 @@
+"""The mlflow-server image's entrypoint package: see entrypoint.py and contract.py."""

@@ -1,0 +1,103 @@
+"""The mlflow-server image's environment contract: every variable it reads.
+
+This module is the single source of truth for the contract. The entrypoint
+reads exactly these names, the README's contract table is checked against
+them, and the Pulumi components' container environments are tested against
+them (tests import this module rather than copying the names).
+
+`MLFLOW_*` variables that MLflow itself reads pass straight through to the
+server and are not listed here, except the few the entrypoint also reads.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class EnvVar:
+    """One environment variable of the image's contract."""
+
+    name: str
+    description: str
+    default: str = ""
+    secret: bool = False
+    """True when the value is a credential: it must reach the container through
+    the platform's secret mechanism, never as a plain environment value."""
+
+
+ENGINES = ("postgresql", "mysql")
+"""Values allowed for DB_ENGINE."""
+
+ARTIFACT_MODES = ("proxied", "direct", "artifacts-only")
+"""Values allowed for ARTIFACT_MODE: MLflow scenarios 5, 4 and 6."""
+
+AUTH_PERMISSIONS = ("READ", "EDIT", "MANAGE", "NO_PERMISSIONS")
+"""Values allowed for AUTH_DEFAULT_PERMISSION."""
+
+CONTRACT: tuple[EnvVar, ...] = (
+    # Backend store
+    EnvVar("DATABASE_URI", "Full SQLAlchemy URI of the backend store (seed 001). "
+           "Wins over the DB_* parts. Unset and no DB_HOST: SQLite in DATA_DIR.", secret=True),
+    EnvVar("DB_ENGINE", "Backend engine when assembling the URI from parts: "
+           + " | ".join(ENGINES) + ".", "postgresql"),
+    EnvVar("DB_HOST", "Database host name, or an absolute path for a unix socket: the "
+           "socket directory for PostgreSQL (Cloud SQL: /cloudsql/PROJECT:REGION:INSTANCE), "
+           "the socket file for MySQL."),
+    EnvVar("DB_PORT", "Database port.", "5432 (postgresql) / 3306 (mysql)"),
+    EnvVar("DB_NAME", "Database name.", "mlflow"),
+    EnvVar("DB_USER", "Database user.", "mlflow"),
+    EnvVar("DB_PASSWORD", "Database password; any character survives (it is URL-encoded).",
+           secret=True),
+    EnvVar("DB_SSLMODE", "TLS to the database: disable | allow | prefer | require | verify-ca "
+           "| verify-full (libpq's names; for MySQL prefer/allow/disable mean no TLS).",
+           "prefer"),
+    EnvVar("DB_SSLROOTCERT", "Path of the CA bundle used with verify-ca / verify-full."),
+    EnvVar("DB_WAIT_SECONDS", "How long to wait for the database at start, with logged "
+           "retries every 2 s; then the start fails.", "60"),
+    # Artifacts
+    EnvVar("ARTIFACT_URL", "Artifact store URI: s3://, gs://, wasbs://, or a path (seed 001). "
+           "Unset: DATA_DIR/artifacts."),
+    EnvVar("ARTIFACT_MODE", "How clients reach artifacts: " + " | ".join(ARTIFACT_MODES)
+           + " (scenarios 5, 4, 6).", "proxied"),
+    EnvVar("CREATE_BUCKET", "true: create a missing bucket on an S3-compatible endpoint "
+           "(needs an s3:// ARTIFACT_URL and MLFLOW_S3_ENDPOINT_URL; local development). "
+           "Any s3:// bucket is checked at start: a missing one stops the start with a "
+           "clear error unless this is true.", "false"),
+    EnvVar("GOOGLE_AUTH_STRING", "Base64 of a GCP service-account JSON file (seed 004); "
+           "written to a private file and exported as GOOGLE_APPLICATION_CREDENTIALS.",
+           secret=True),
+    # Auth
+    EnvVar("AUTH_ENABLED", "true: run MLflow's basic-auth app.", "false"),
+    EnvVar("AUTH_USERNAME", "Admin user name when auth is enabled.", "admin"),
+    EnvVar("AUTH_PASSWORD", "Admin password (12+ characters) when auth is enabled; "
+           "a changed value on a later start changes the admin's password.", secret=True),
+    EnvVar("AUTH_DATABASE_URL", "Database of the auth tables.", "the backend store", secret=True),
+    EnvVar("AUTH_DEFAULT_PERMISSION", "Permission of a user on experiments it was not granted: "
+           + " | ".join(AUTH_PERMISSIONS) + ".", "NO_PERMISSIONS"),
+    EnvVar("MLFLOW_FLASK_SERVER_SECRET_KEY", "Flask session/CSRF key; required with auth. "
+           "Every replica must get the same value.", secret=True),
+    # Server
+    EnvVar("PUBLIC_HOSTNAMES", "Comma-separated host names clients use (load balancer, domain). "
+           "Each is allowed with and without :80 / :443 in MLflow's Host check."),
+    EnvVar("CORS_ALLOWED_ORIGINS", "Comma-separated origins allowed by MLflow's CORS check."),
+    EnvVar("PORT", "Port the server listens on (Cloud Run sets it).", "5000"),
+    EnvVar("HOST", "Address the server binds.", "0.0.0.0"),
+    EnvVar("SERVER_WORKERS", "uvicorn worker processes (about 300-400 MB each; a common "
+           "choice is 2 per vCPU).", "2"),
+    EnvVar("SERVER_KEEP_ALIVE_SECONDS", "HTTP keep-alive; longer than any load balancer's idle "
+           "timeout in front of the server.", "650"),
+    EnvVar("DATA_DIR", "Where scenario 3 keeps its SQLite file and artifacts.", "/data"),
+    EnvVar("MLFLOW_SERVER_ENABLE_JOB_EXECUTION", "MLflow's job runner; off by default "
+           "(it costs about 2 GB per server).", "false"),
+)
+
+SECRET_NAMES: frozenset[str] = frozenset(v.name for v in CONTRACT if v.secret)
+"""Variables that must only ever arrive as platform secrets."""
+
+NAMES: frozenset[str] = frozenset(v.name for v in CONTRACT)
+
+
+def is_contract_variable(name: str) -> bool:
+    """True when the image reads `name`: a contract variable or an MLflow/cloud SDK pass-through."""
+    return name in NAMES or name.startswith(("MLFLOW_", "AWS_", "AZURE_", "GOOGLE_"))

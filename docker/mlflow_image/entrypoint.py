@@ -1,0 +1,810 @@
+"""Entrypoint of the mlflow-server image: environment contract -> `mlflow server`.
+
+Two halves, kept apart on purpose:
+
+* `resolve()` and the small helpers above it are pure: they turn the environment
+  (see `contract.py`) into a `Plan` (database URI, server arguments, environment
+  for the server) or raise `ConfigError` with one line naming the variable, the
+  value (never a secret one) and what is allowed. They import neither mlflow nor
+  anything slow, so a bad input fails in well under a second.
+* `main()` and the functions below `resolve()` run processes and touch services:
+  write the GCP key file, wait for the database, run the schema migrations under a
+  database-level lock (so replicas starting together migrate exactly once),
+  prepare basic-auth, check/create the S3 bucket, then `os.execvp` into
+  `mlflow server`. Exec (not a child) so that the platform's SIGTERM reaches
+  `mlflow server` directly; MLflow forwards it to its uvicorn workers.
+
+`python -m mlflow_image migrate` does everything up to the migrations and exits 0.
+"""
+
+# Lazy imports are deliberate: a bad input must fail before sqlalchemy/mlflow/boto3 load.
+# ruff: noqa: PLC0415
+
+from __future__ import annotations
+
+import base64
+import binascii
+import contextlib
+import json
+import logging
+import os
+import re
+import shlex
+import sys
+import tempfile
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from mlflow_image.contract import ARTIFACT_MODES, AUTH_PERMISSIONS, ENGINES
+
+if TYPE_CHECKING:  # sqlalchemy is imported lazily: it is not needed for most errors.
+    from sqlalchemy.engine import URL, Engine
+
+LOG = logging.getLogger("mlflow_image")
+
+DEFAULT_PORT = 5000
+DEFAULT_WORKERS = 2
+"""Two uvicorn workers: one keeps answering while the other waits on a slow database or
+artifact call. Each costs about 300-400 MB (it imports all of MLflow); raise it with the
+vCPUs and memory of the container (a common rule: 2 x vCPUs)."""
+DEFAULT_KEEP_ALIVE_SECONDS = 650
+"""uvicorn's keep-alive, longer than the idle timeout of the load balancer in front (AWS ALB
+60 s by default, Google's front ends 600 s, Azure Container Apps' Envoy 240 s): the balancer,
+not the server, closes idle connections, so it never reuses one the server just closed
+(which shows up as sporadic 502s)."""
+DEFAULT_DB_WAIT_SECONDS = 60
+LOCK_NAME = "mlflow_image_schema_migration"
+LOCK_KEY = 0x6D6C666C6F77  # "mlflow" as an integer: the pg_advisory_lock key.
+SSL_MODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
+ARTIFACT_SCHEMES = ("s3", "gs", "wasbs", "wasb", "abfss", "file")
+TRUE_VALUES = ("true", "1", "yes", "on")
+FALSE_VALUES = ("false", "0", "no", "off")
+SUPPORTED_DRIVERS = {
+    "postgresql": "postgresql+psycopg2",
+    "postgres": "postgresql+psycopg2",
+    "postgresql+psycopg2": "postgresql+psycopg2",
+    "mysql": "mysql+pymysql",
+    "mariadb": "mysql+pymysql",
+    "mysql+pymysql": "mysql+pymysql",
+    "mariadb+pymysql": "mysql+pymysql",
+    "sqlite": "sqlite",
+}
+"""Backend URI schemes the image accepts, mapped to the driver the image ships."""
+HOSTNAME_RE = re.compile(r"^(\*\.)?[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:\d{1,5})?$")
+
+
+class ConfigError(Exception):
+    """A bad or contradictory environment: the message is the one line the user sees."""
+
+
+# --------------------------------------------------------------------------- pure helpers
+
+
+def parse_bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    """Read a boolean variable: true/false/1/0/yes/no/on/off (any case); unset = default."""
+    raw = env.get(name)
+    if raw is None:
+        return default
+    value = raw.strip().lower()
+    if not value:
+        return default
+    if value in TRUE_VALUES:
+        return True
+    if value in FALSE_VALUES:
+        return False
+    raise ConfigError(f"{name}={raw!r} is not a boolean; allowed: true or false")
+
+
+def parse_int(env: Mapping[str, str], name: str, default: int, minimum: int, maximum: int) -> int:
+    """Read an integer variable within [minimum, maximum]; unset or empty = default."""
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(
+            f"{name}={raw!r} is not an integer; allowed: {minimum}..{maximum}"
+        ) from None
+    if not minimum <= value <= maximum:
+        raise ConfigError(f"{name}={raw!r} is out of range; allowed: {minimum}..{maximum}")
+    return value
+
+
+def parse_choice(env: Mapping[str, str], name: str, default: str, allowed: Sequence[str]) -> str:
+    """Read a variable that must be one of `allowed` (case-insensitive); unset = default."""
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    for choice in allowed:
+        if raw.lower() == choice.lower():
+            return choice
+    raise ConfigError(f"{name}={raw!r} is not supported; allowed: {' | '.join(allowed)}")
+
+
+def parse_list(raw: str | None) -> list[str]:
+    """Split a comma-separated variable into its non-empty, stripped items."""
+    return [item.strip() for item in (raw or "").split(",") if item.strip()]
+
+
+def mask_url(url: URL) -> str:
+    """The URL as a string with its password replaced by ***, safe to log."""
+    return url.render_as_string(hide_password=True)
+
+
+def url_to_string(url: URL) -> str:
+    """The URL as the exact string MLflow gets, password URL-encoded and readable back."""
+    return url.render_as_string(hide_password=False)
+
+
+def parse_database_uri(name: str, raw: str) -> URL:
+    """Parse a full SQLAlchemy URI (DATABASE_URI, AUTH_DATABASE_URL) and pin the driver.
+
+    `postgres://` / `postgresql://` become psycopg2 and `mysql://` / `mariadb://` become
+    PyMySQL, the drivers the image ships. The value is never echoed: it holds a password.
+    """
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        url = make_url(raw.strip())
+    except (ArgumentError, ValueError):
+        raise ConfigError(
+            f"{name} is not a valid database URI (value not shown, it may hold a password); "
+            "allowed: postgresql://user:password@host:port/db, "
+            "mysql+pymysql://user:password@host:port/db or sqlite:////path/file.db"
+        ) from None
+    driver = SUPPORTED_DRIVERS.get(url.drivername)
+    if driver is None:
+        raise ConfigError(
+            f"{name} uses the unsupported scheme {url.drivername!r}; allowed: "
+            "postgresql, postgresql+psycopg2, mysql, mysql+pymysql, sqlite"
+        )
+    if driver != "sqlite" and not url.database:
+        raise ConfigError(f"{name} ({mask_url(url)}) names no database; allowed: ...@host/<db>")
+    return url.set(drivername=driver)
+
+
+def build_database_url(env: Mapping[str, str]) -> URL:
+    """Assemble the backend URI from DB_ENGINE/DB_HOST/DB_PORT/DB_NAME/DB_USER/DB_PASSWORD.
+
+    Any password character survives: sqlalchemy's URL.create encodes it. An absolute
+    DB_HOST is a unix socket: for PostgreSQL the directory holding `.s.PGSQL.<port>`
+    (Cloud SQL: /cloudsql/PROJECT:REGION:INSTANCE), for MySQL the socket file itself.
+    DB_SSLMODE / DB_SSLROOTCERT become the driver's TLS options.
+    """
+    from sqlalchemy.engine import URL
+
+    engine = parse_choice(env, "DB_ENGINE", "postgresql", ENGINES)
+    host = env.get("DB_HOST", "").strip()
+    default_port = 5432 if engine == "postgresql" else 3306
+    port = parse_int(env, "DB_PORT", default_port, 1, 65535)
+    name = env.get("DB_NAME", "").strip() or "mlflow"
+    user = env.get("DB_USER", "").strip() or "mlflow"
+    password = env.get("DB_PASSWORD")
+    if not password:
+        raise ConfigError(
+            f"DB_PASSWORD is not set but DB_HOST={host!r} is; allowed: the database user's "
+            "password (inject it as a secret)"
+        )
+    sslmode = parse_choice(env, "DB_SSLMODE", "prefer", SSL_MODES)
+    rootcert = env.get("DB_SSLROOTCERT", "").strip()
+    if sslmode in ("verify-ca", "verify-full") and not rootcert:
+        raise ConfigError(
+            f"DB_SSLROOTCERT is not set but DB_SSLMODE={sslmode!r} is; allowed: the path of "
+            "the CA bundle that signed the database's certificate"
+        )
+    socket = host.startswith("/")
+    query: dict[str, str] = {}
+    if engine == "postgresql":
+        drivername = "postgresql+psycopg2"
+        if socket:
+            query["host"] = host  # psycopg2: a directory in `host` means a unix socket.
+        else:
+            query["sslmode"] = sslmode
+            if rootcert:
+                query["sslrootcert"] = rootcert
+    else:
+        drivername = "mysql+pymysql"
+        if socket:
+            query["unix_socket"] = host
+        elif sslmode in ("require", "verify-ca", "verify-full"):
+            # PyMySQL: ssl with no CA = encrypted but unverified (libpq's `require`).
+            query["ssl_check_hostname"] = "true" if sslmode == "verify-full" else "false"
+            if rootcert:
+                query["ssl_ca"] = rootcert
+        query["charset"] = "utf8mb4"
+    return URL.create(
+        drivername,
+        username=user,
+        password=password,
+        host=None if socket else host,
+        port=port if not socket or engine == "postgresql" else None,
+        database=name,
+        query=query,
+    )
+
+
+def validate_artifact_url(raw: str) -> str:
+    """Check ARTIFACT_URL: an s3/gs/wasbs/abfss/file URI or an absolute path."""
+    url = raw.strip()
+    if url.startswith("/"):
+        return url
+    scheme, sep, rest = url.partition("://")
+    if not sep or scheme.lower() not in ARTIFACT_SCHEMES or not rest.strip("/"):
+        raise ConfigError(
+            f"ARTIFACT_URL={raw!r} is not a supported artifact location; allowed: "
+            "s3://bucket[/path], gs://bucket[/path], "
+            "wasbs://container@account.blob.core.windows.net[/path], or an absolute path"
+        )
+    return url
+
+
+def s3_bucket_of(url: str) -> str | None:
+    """The bucket name of an s3:// URL, None for any other URL."""
+    if not url.startswith("s3://"):
+        return None
+    return url[len("s3://") :].split("/", 1)[0]
+
+
+def allowed_hosts(public_hostnames: Sequence[str], port: int) -> list[str]:
+    """MLflow's Host-header allow-list for PUBLIC_HOSTNAMES.
+
+    MLflow compares the Host header exactly, port included, and an explicit list replaces
+    its defaults (localhost and private networks). So each public name is allowed bare and
+    with :80 / :443 (what a client behind a load balancer may send), and localhost /
+    127.0.0.1 with and without the server port stay allowed for in-container checks.
+    """
+    hosts: list[str] = []
+    for name in public_hostnames:
+        hosts.append(name)
+        if ":" not in name:
+            hosts += [f"{name}:80", f"{name}:443"]
+    for local in ("localhost", "127.0.0.1", "[::1]"):
+        hosts += [local, f"{local}:{port}"]
+    return list(dict.fromkeys(hosts))
+
+
+def cors_origins(public_hostnames: Sequence[str]) -> list[str]:
+    """Default CORS origins for PUBLIC_HOSTNAMES: https:// and http:// of each name.
+
+    Browsers send an Origin header on the UI's own POSTs, and MLflow blocks state-changing
+    requests from any origin not in its list, so the public names must be in it.
+    """
+    origins: list[str] = []
+    for name in public_hostnames:
+        origins += [f"https://{name}", f"http://{name}"]
+    return origins
+
+
+def decode_google_auth_string(raw: str) -> bytes:
+    """Decode GOOGLE_AUTH_STRING (base64 of a service-account JSON) and check it is JSON."""
+    try:
+        data = base64.b64decode(raw.strip(), validate=True)
+        json.loads(data)
+    except (binascii.Error, ValueError):
+        raise ConfigError(
+            "GOOGLE_AUTH_STRING is not base64 of a JSON key file (value not shown); "
+            "allowed: the output of `base64 -w0 key.json`"
+        ) from None
+    return data
+
+
+def auth_ini_text(database_uri: str, admin_username: str, default_permission: str) -> str:
+    """The basic-auth config file MLflow reads (MLFLOW_AUTH_CONFIG_PATH).
+
+    MLflow reads it with ConfigParser, whose interpolation treats `%` specially: an
+    URL-encoded password (`%40`, `%25`, ...) must have every `%` doubled. The admin
+    password is not written here: MLflow reads it from MLFLOW_AUTH_ADMIN_PASSWORD.
+    """
+
+    def esc(value: str) -> str:
+        return value.replace("%", "%%")
+
+    return (
+        "[mlflow]\n"
+        f"default_permission = {default_permission}\n"
+        f"database_uri = {esc(database_uri)}\n"
+        f"admin_username = {esc(admin_username)}\n"
+        "authorization_function = mlflow.server.auth:authenticate_request_basic_auth\n"
+        "grant_default_workspace_access = false\n"
+    )
+
+
+@dataclass
+class Plan:
+    """Everything the entrypoint will do, decided before any side effect."""
+
+    backend: URL | None
+    """Backend store (None: artifacts-only)."""
+    artifact_mode: str
+    artifact_url: str
+    auth_enabled: bool = False
+    auth_database: URL | None = None
+    auth_username: str = ""
+    auth_password: str = ""
+    auth_default_permission: str = "NO_PERMISSIONS"
+    create_bucket: bool = False
+    google_key: bytes | None = None
+    db_wait_seconds: int = DEFAULT_DB_WAIT_SECONDS
+    data_dir: str = "/data"
+    args: list[str] = field(default_factory=list)
+    """`mlflow server` arguments (no secret among them)."""
+    env: dict[str, str] = field(default_factory=dict)
+    """Variables to set for the server (secrets travel here, never in `args`)."""
+    unset: list[str] = field(default_factory=list)
+    """Variables to remove before exec: secrets the server does not need."""
+
+    def describe(self) -> str:
+        """One log line of the plan, secrets masked."""
+        backend = mask_url(self.backend) if self.backend is not None else "none (artifacts-only)"
+        auth = (
+            f"basic-auth (admin {self.auth_username!r}, auth db "
+            f"{mask_url(self.auth_database) if self.auth_database else '-'})"
+            if self.auth_enabled
+            else "off"
+        )
+        return (
+            f"backend={backend} artifacts={self.artifact_mode}:{self.artifact_url} "
+            f"auth={auth} args={shlex.join(self.args)}"
+        )
+
+
+def resolve(env: Mapping[str, str], extra_args: Sequence[str] = ()) -> Plan:
+    """Turn the environment into a Plan, or raise ConfigError. Pure: no I/O, no mlflow."""
+    port = parse_int(env, "PORT", DEFAULT_PORT, 1, 65535)
+    host = env.get("HOST", "").strip() or "0.0.0.0"
+    workers = parse_int(env, "SERVER_WORKERS", DEFAULT_WORKERS, 1, 64)
+    keep_alive = parse_int(env, "SERVER_KEEP_ALIVE_SECONDS", DEFAULT_KEEP_ALIVE_SECONDS, 1, 86400)
+    db_wait = parse_int(env, "DB_WAIT_SECONDS", DEFAULT_DB_WAIT_SECONDS, 0, 3600)
+    mode = parse_choice(env, "ARTIFACT_MODE", "proxied", ARTIFACT_MODES)
+    data_dir = env.get("DATA_DIR", "").strip() or "/data"
+    if not data_dir.startswith("/"):
+        raise ConfigError(f"DATA_DIR={data_dir!r} is not absolute; allowed: an absolute path")
+    auth_enabled = parse_bool(env, "AUTH_ENABLED", False)
+    create_bucket = parse_bool(env, "CREATE_BUCKET", False)
+    jobs = parse_bool(env, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION", False)
+
+    # Backend store: DATABASE_URI > MLFLOW_BACKEND_STORE_URI > DB_* parts > SQLite.
+    database_uri = env.get("DATABASE_URI", "").strip()
+    mlflow_uri = env.get("MLFLOW_BACKEND_STORE_URI", "").strip()
+    db_host = env.get("DB_HOST", "").strip()
+    backend: URL | None
+    if database_uri:
+        backend = parse_database_uri("DATABASE_URI", database_uri)
+    elif mlflow_uri:
+        backend = parse_database_uri("MLFLOW_BACKEND_STORE_URI", mlflow_uri)
+    elif db_host:
+        backend = build_database_url(env)
+    else:
+        backend = None
+    if mode == "artifacts-only" and backend is not None:
+        which = (
+            "DATABASE_URI"
+            if database_uri
+            else ("MLFLOW_BACKEND_STORE_URI" if mlflow_uri else "DB_HOST")
+        )
+        raise ConfigError(
+            f"ARTIFACT_MODE='artifacts-only' but {which} is set; allowed: no database with "
+            "artifacts-only (unset it), or ARTIFACT_MODE=proxied | direct"
+        )
+    if mode != "artifacts-only" and backend is None:
+        from sqlalchemy.engine import URL
+
+        backend = URL.create("sqlite", database=f"{data_dir.rstrip('/')}/mlflow.db")
+
+    # Artifact store.
+    raw_artifact = env.get("ARTIFACT_URL", "").strip()
+    if mode == "direct" and not raw_artifact:
+        raise ConfigError(
+            "ARTIFACT_URL is not set but ARTIFACT_MODE='direct' is; allowed: the bucket URI "
+            "clients write to (s3://, gs://, wasbs://), or ARTIFACT_MODE=proxied"
+        )
+    artifact_url = (
+        validate_artifact_url(raw_artifact) if raw_artifact else f"{data_dir.rstrip('/')}/artifacts"
+    )
+    if create_bucket:
+        if s3_bucket_of(artifact_url) is None:
+            raise ConfigError(
+                f"CREATE_BUCKET=true but ARTIFACT_URL={artifact_url!r} is not s3://; allowed: "
+                "CREATE_BUCKET=true only with an s3:// ARTIFACT_URL"
+            )
+        if not env.get("MLFLOW_S3_ENDPOINT_URL", "").strip():
+            raise ConfigError(
+                "CREATE_BUCKET=true but MLFLOW_S3_ENDPOINT_URL is not set; allowed: "
+                "CREATE_BUCKET=true only against an S3-compatible endpoint (on AWS the "
+                "stack creates the bucket)"
+            )
+
+    plan = Plan(
+        backend=backend,
+        artifact_mode=mode,
+        artifact_url=artifact_url,
+        create_bucket=create_bucket,
+        db_wait_seconds=db_wait,
+        data_dir=data_dir,
+    )
+
+    # Google credentials (seed 004).
+    if env.get("GOOGLE_AUTH_STRING", "").strip():
+        plan.google_key = decode_google_auth_string(env["GOOGLE_AUTH_STRING"])
+        plan.unset.append("GOOGLE_AUTH_STRING")
+
+    # Server arguments. Secrets (backend URI) go through the environment, not argv.
+    args = ["--host", host, "--port", str(port), "--workers", str(workers)]
+    if backend is not None:
+        plan.env["MLFLOW_BACKEND_STORE_URI"] = url_to_string(backend)
+    if mode == "direct":
+        args += ["--no-serve-artifacts", "--default-artifact-root", artifact_url]
+    elif mode == "artifacts-only":
+        args += ["--artifacts-only", "--artifacts-destination", artifact_url]
+    else:
+        args += ["--artifacts-destination", artifact_url]
+    plan.env["MLFLOW_SERVER_ENABLE_JOB_EXECUTION"] = "true" if jobs else "false"
+
+    if not env.get("MLFLOW_GUNICORN_OPTS") and not env.get("MLFLOW_WAITRESS_OPTS"):
+        uvicorn_opts = env.get("MLFLOW_UVICORN_OPTS", "").strip()
+        if "--timeout-keep-alive" not in uvicorn_opts:
+            uvicorn_opts = f"{uvicorn_opts} --timeout-keep-alive {keep_alive}".strip()
+        args += ["--uvicorn-opts", uvicorn_opts]
+
+    # Security middleware: Host allow-list and CORS origins.
+    public = parse_list(env.get("PUBLIC_HOSTNAMES"))
+    for name in public:
+        if not HOSTNAME_RE.match(name):
+            raise ConfigError(
+                f"PUBLIC_HOSTNAMES item {name!r} is not a host name; allowed: "
+                "comma-separated names like mlflow.example.com (no scheme, no path)"
+            )
+    if not env.get("MLFLOW_SERVER_ALLOWED_HOSTS", "").strip() and public:
+        plan.env["MLFLOW_SERVER_ALLOWED_HOSTS"] = ",".join(allowed_hosts(public, port))
+    origins = parse_list(env.get("CORS_ALLOWED_ORIGINS")) or cors_origins(public)
+    if not env.get("MLFLOW_SERVER_CORS_ALLOWED_ORIGINS", "").strip() and origins:
+        plan.env["MLFLOW_SERVER_CORS_ALLOWED_ORIGINS"] = ",".join(origins)
+
+    # Basic auth.
+    if auth_enabled:
+        _resolve_auth(env, plan, backend)
+        args += ["--app-name", "basic-auth"]
+    plan.unset += ["DB_PASSWORD", "AUTH_PASSWORD", "DATABASE_URI", "AUTH_DATABASE_URL"]
+    plan.args = args + list(extra_args)
+    return plan
+
+
+def _resolve_auth(env: Mapping[str, str], plan: Plan, backend: URL | None) -> None:
+    """Fill the auth part of `plan` from AUTH_* (called only when AUTH_ENABLED=true)."""
+    username = env.get("AUTH_USERNAME", "").strip() or "admin"
+    password = env.get("AUTH_PASSWORD", "")
+    if len(password) < 12:
+        what = "is not set" if not password else f"has {len(password)} characters"
+        raise ConfigError(
+            f"AUTH_PASSWORD {what} but AUTH_ENABLED=true; allowed: a password of 12 or more "
+            "characters (inject it as a secret)"
+        )
+    if not env.get("MLFLOW_FLASK_SERVER_SECRET_KEY", "").strip():
+        raise ConfigError(
+            "MLFLOW_FLASK_SERVER_SECRET_KEY is not set but AUTH_ENABLED=true; allowed: a long "
+            "random secret, the same for every replica (inject it as a secret)"
+        )
+    raw_auth_db = env.get("AUTH_DATABASE_URL", "").strip()
+    if raw_auth_db:
+        auth_db = parse_database_uri("AUTH_DATABASE_URL", raw_auth_db)
+    elif backend is not None:
+        auth_db = backend
+    else:
+        raise ConfigError(
+            "AUTH_DATABASE_URL is not set but AUTH_ENABLED=true with ARTIFACT_MODE="
+            "'artifacts-only' (no backend store to share); allowed: a database URI for the "
+            "auth tables"
+        )
+    plan.auth_enabled = True
+    plan.auth_database = auth_db
+    plan.auth_username = username
+    plan.auth_password = password
+    plan.auth_default_permission = parse_choice(
+        env, "AUTH_DEFAULT_PERMISSION", "NO_PERMISSIONS", AUTH_PERMISSIONS
+    )
+    plan.env["MLFLOW_AUTH_ADMIN_USERNAME"] = username
+    plan.env["MLFLOW_AUTH_ADMIN_PASSWORD"] = password
+
+
+# --------------------------------------------------------------------------- side effects
+
+
+def write_private_file(directory: str, name: str, data: bytes) -> str:
+    """Write `data` to directory/name readable by the owner only (0600); return the path."""
+    path = os.path.join(directory, name)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
+    os.chmod(path, 0o600)
+    return path
+
+
+def private_dir() -> str:
+    """A fresh 0700 directory for this start's secret files (GCP key, auth config)."""
+    return tempfile.mkdtemp(prefix="mlflow-image-")
+
+
+def create_engine(url: URL, connect_timeout: int = 5) -> Engine:
+    """A pool-less engine for the entrypoint's own short-lived work."""
+    import sqlalchemy
+    from sqlalchemy.pool import NullPool
+
+    args: dict[str, Any] = {}
+    if url.drivername.startswith(("postgresql", "mysql")):
+        args["connect_timeout"] = connect_timeout
+    return sqlalchemy.create_engine(url, poolclass=NullPool, connect_args=args)
+
+
+def wait_for_database(url: URL, seconds: int, sleep: float = 2.0) -> None:
+    """Connect with `SELECT 1` until it works or `seconds` pass (then ConfigError-free exit).
+
+    Bounded by time and by attempt count; every failed attempt is logged with the
+    masked URI and the driver's error class, never the password.
+    """
+    import sqlalchemy
+
+    if url.drivername == "sqlite":
+        Path(url.database or "").parent.mkdir(parents=True, exist_ok=True)
+        return
+    deadline = time.monotonic() + seconds
+    max_attempts = max(1, int(seconds / sleep) + 2)
+    engine = create_engine(url, connect_timeout=max(1, min(10, seconds or 1)))
+    try:
+        for attempt in range(1, max_attempts + 1):
+            try:
+                with engine.connect() as conn:
+                    conn.execute(sqlalchemy.text("SELECT 1"))
+                if attempt > 1:
+                    LOG.info("database %s is reachable (attempt %d)", mask_url(url), attempt)
+                return
+            except sqlalchemy.exc.SQLAlchemyError as exc:
+                reason = _one_line(exc)
+                if time.monotonic() + sleep > deadline or attempt == max_attempts:
+                    raise StartError(
+                        f"database {mask_url(url)} not reachable after {seconds}s "
+                        f"(DB_WAIT_SECONDS): {reason}"
+                    ) from None
+                LOG.warning(
+                    "database %s not reachable yet (attempt %d): %s; retrying",
+                    mask_url(url),
+                    attempt,
+                    reason,
+                )
+                time.sleep(sleep)
+    finally:
+        engine.dispose()
+
+
+class StartError(Exception):
+    """A failure while starting (database down, bucket missing): one line, exit 1."""
+
+
+def _one_line(exc: BaseException) -> str:
+    """An exception as one short log line (first line of the driver's message)."""
+    orig = getattr(exc, "orig", None) or exc
+    text = str(orig).strip().splitlines()
+    return f"{type(orig).__name__}: {text[0] if text else ''}"[:300]
+
+
+@contextlib.contextmanager
+def migration_lock(engine: Engine, lock_file_dir: str) -> Iterator[None]:
+    """Hold a database-wide lock for the block: only one replica migrates at a time.
+
+    PostgreSQL: pg_advisory_lock; MySQL/MariaDB: GET_LOCK; SQLite (one container only):
+    an flock on a file next to the database. Session-level locks: the connection
+    holding them stays open for the whole block and dies with the process.
+    """
+    import sqlalchemy
+
+    dialect = engine.dialect.name
+    if dialect == "sqlite":
+        import fcntl
+
+        Path(lock_file_dir).mkdir(parents=True, exist_ok=True)
+        with open(os.path.join(lock_file_dir, ".mlflow-migrate.lock"), "w") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+        return
+    with engine.connect() as conn:
+        LOG.info("waiting for the migration lock on %s", dialect)
+        if dialect == "postgresql":
+            conn.execute(sqlalchemy.text("SELECT pg_advisory_lock(:k)"), {"k": LOCK_KEY})
+        elif dialect in ("mysql", "mariadb"):
+            got = conn.execute(
+                sqlalchemy.text("SELECT GET_LOCK(:n, :t)"), {"n": LOCK_NAME, "t": 600}
+            ).scalar()
+            if got != 1:
+                raise StartError("could not take the MySQL migration lock within 600 s")
+        else:
+            raise StartError(f"no migration lock for database dialect {dialect!r}")
+        conn.commit()
+        try:
+            yield
+        finally:
+            if dialect == "postgresql":
+                conn.execute(sqlalchemy.text("SELECT pg_advisory_unlock(:k)"), {"k": LOCK_KEY})
+            else:
+                conn.execute(sqlalchemy.text("SELECT RELEASE_LOCK(:n)"), {"n": LOCK_NAME})
+            conn.commit()
+
+
+def migrate_tracking_schema(engine: Engine) -> str:
+    """Create or upgrade MLflow's tracking schema to head (call under migration_lock).
+
+    Same decisions as mlflow.store.db.utils._safe_initialize_tables, but without its
+    per-host file lock: an empty database gets the initial tables and all migrations;
+    a database behind head is upgraded. Returns what was done, for the log.
+    """
+    from mlflow.store.db import utils as dbutils
+
+    head = dbutils._get_latest_schema_revision()
+    if dbutils._is_empty_database(engine) or not dbutils._all_tables_exist(engine):
+        dbutils._initialize_tables(engine)
+        return f"created tracking schema at {head}"
+    current = dbutils._get_schema_version(engine)
+    if current != head:
+        dbutils._upgrade_db(engine)
+        return f"upgraded tracking schema {current} -> {head}"
+    return f"tracking schema already at {head}"
+
+
+def prepare_auth(plan: Plan, secret_dir: str) -> None:
+    """Write the auth config, migrate the auth tables and set the admin's password.
+
+    MLflow only creates the admin when it is missing and ignores the configured password
+    afterwards, so a changed AUTH_PASSWORD is applied here, under the migration lock.
+    """
+    assert plan.auth_database is not None
+    ini = auth_ini_text(
+        url_to_string(plan.auth_database), plan.auth_username, plan.auth_default_permission
+    )
+    path = write_private_file(secret_dir, "basic_auth.ini", ini.encode())
+    os.environ["MLFLOW_AUTH_CONFIG_PATH"] = path
+    plan.env["MLFLOW_AUTH_CONFIG_PATH"] = path
+    wait_for_database(plan.auth_database, plan.db_wait_seconds)
+    engine = create_engine(plan.auth_database)
+    try:
+        with migration_lock(engine, plan.data_dir):
+            from mlflow.server.auth.sqlalchemy_store import SqlAlchemyStore
+
+            store = SqlAlchemyStore()
+            store.init_db(url_to_string(plan.auth_database))  # alembic upgrade to head
+            try:
+                if not store.has_user(plan.auth_username, use_primary=True):
+                    store.create_user(plan.auth_username, plan.auth_password, is_admin=True)
+                    LOG.info("created admin user %r", plan.auth_username)
+                elif not store.authenticate_user(
+                    plan.auth_username, plan.auth_password, use_primary=True
+                ):
+                    store.update_user(
+                        plan.auth_username, password=plan.auth_password, is_admin=True
+                    )
+                    LOG.info("AUTH_PASSWORD changed: updated admin user %r", plan.auth_username)
+                else:
+                    store.update_user(plan.auth_username, is_admin=True)
+            finally:
+                store.engine.dispose()
+    finally:
+        engine.dispose()
+
+
+def check_bucket(plan: Plan, env: Mapping[str, str]) -> None:
+    """For an s3:// artifact URL: create a missing bucket (CREATE_BUCKET) or stop clearly.
+
+    A 403 (the role may not see the bucket) only warns; anything else stops the start.
+    """
+    bucket = s3_bucket_of(plan.artifact_url)
+    if bucket is None:
+        return
+    import boto3
+    from botocore.config import Config
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    endpoint = env.get("MLFLOW_S3_ENDPOINT_URL", "").strip() or None
+    verify = not parse_bool(env, "MLFLOW_S3_IGNORE_TLS", False)
+    client = boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        verify=verify,
+        config=Config(connect_timeout=5, read_timeout=10, retries={"max_attempts": 3}),
+    )
+    try:
+        client.head_bucket(Bucket=bucket)
+        return
+    except ClientError as exc:
+        code = str(exc.response.get("Error", {}).get("Code", ""))
+        if code in ("403", "AccessDenied", "Forbidden"):
+            LOG.warning("cannot check bucket %r (403); assuming it exists", bucket)
+            return
+        if code not in ("404", "NoSuchBucket", "NotFound"):
+            raise StartError(f"cannot check bucket {bucket!r}: {_one_line(exc)}") from None
+    except BotoCoreError as exc:
+        raise StartError(f"cannot reach S3 to check bucket {bucket!r}: {_one_line(exc)}") from None
+    if not plan.create_bucket:
+        raise StartError(
+            f"bucket {bucket!r} of ARTIFACT_URL does not exist; create it, or set "
+            "CREATE_BUCKET=true (S3-compatible endpoints only)"
+        )
+    try:
+        client.create_bucket(Bucket=bucket)
+    except ClientError as exc:
+        code = str(exc.response.get("Error", {}).get("Code", ""))
+        if code not in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"):  # a racing replica
+            raise StartError(f"cannot create bucket {bucket!r}: {_one_line(exc)}") from None
+    LOG.info("created bucket %r (CREATE_BUCKET=true)", bucket)
+
+
+def prepare(plan: Plan, migrate_only: bool) -> None:
+    """All side effects before the server starts (or the whole job in `migrate` mode)."""
+    secret_dir = private_dir()
+    if plan.google_key is not None:
+        key_path = write_private_file(secret_dir, "google-credentials.json", plan.google_key)
+        os.environ["GOOGLE_APPLICATION_CREDENTIALS"] = key_path
+        plan.env["GOOGLE_APPLICATION_CREDENTIALS"] = key_path
+        LOG.info("GOOGLE_AUTH_STRING written to %s (0600)", key_path)
+    if not plan.artifact_url.startswith(("s3://", "gs://", "wasb", "abfss://", "file://")):
+        Path(plan.artifact_url).mkdir(parents=True, exist_ok=True)
+    if plan.backend is not None:
+        wait_for_database(plan.backend, plan.db_wait_seconds)
+        engine = create_engine(plan.backend)
+        try:
+            with migration_lock(engine, plan.data_dir):
+                LOG.info("%s", migrate_tracking_schema(engine))
+        finally:
+            engine.dispose()
+    if plan.auth_enabled:
+        prepare_auth(plan, secret_dir)
+    if not migrate_only:
+        check_bucket(plan, os.environ)
+
+
+def server_environment(plan: Plan, base: Mapping[str, str]) -> dict[str, str]:
+    """The server's environment: the inherited one, plus the plan's, minus spent secrets."""
+    env = {k: v for k, v in base.items() if k not in plan.unset}
+    env.update(plan.env)
+    return env
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the entrypoint: `[migrate] [extra mlflow server args...]`. Returns an exit code.
+
+    On success (server mode) it does not return: the process becomes `mlflow server`.
+    """
+    logging.basicConfig(
+        level=logging.INFO,
+        format="%(asctime)s %(levelname)s mlflow_image: %(message)s",
+        stream=sys.stderr,
+    )
+    args = list(sys.argv[1:] if argv is None else argv)
+    migrate_only = bool(args) and args[0] == "migrate"
+    if migrate_only:
+        args = args[1:]
+    try:
+        plan = resolve(os.environ, args)
+    except ConfigError as exc:
+        print(f"mlflow_image: configuration error: {exc}", file=sys.stderr, flush=True)
+        return 2
+    LOG.info("plan: %s", plan.describe())
+    try:
+        prepare(plan, migrate_only)
+    except StartError as exc:
+        print(f"mlflow_image: start failed: {exc}", file=sys.stderr, flush=True)
+        return 1
+    if migrate_only:
+        LOG.info("migrate: done")
+        return 0
+    env = server_environment(plan, os.environ)
+    command = [sys.executable, "-m", "mlflow", "server", *plan.args]
+    LOG.info("exec: %s", shlex.join(command))
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execvpe(command[0], command, env)
+    return 1  # pragma: no cover - execvpe does not return

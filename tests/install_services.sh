@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Idempotently install the real services the image's end-to-end tests drive:
+# PostgreSQL (server binaries), MariaDB (server binaries), Azurite (npm) and an
+# unprivileged `pgtest` user (PostgreSQL and MariaDB refuse to run as root).
+# moto and the GCS emulator come from the Python venv (pyproject [test] extra).
+# Target: a fresh Debian 12 machine, run as root (CI=true). Safe to re-run.
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+export DEBIAN_FRONTEND=noninteractive
+
+need_apt=()
+if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb >/dev/null 2>&1; then
+    need_apt+=(postgresql)
+fi
+if ! command -v mariadbd >/dev/null 2>&1 && ! [ -x /usr/sbin/mariadbd ]; then
+    need_apt+=(mariadb-server)
+fi
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+    need_apt+=(nodejs npm)
+fi
+if ! command -v runuser >/dev/null 2>&1; then
+    need_apt+=(util-linux)
+fi
+if [ "${#need_apt[@]}" -gt 0 ]; then
+    echo "install_services: apt-get install ${need_apt[*]}"
+    apt-get update -q
+    # --no-install-recommends keeps it small; policy-rc.d stops the package
+    # scripts from starting system services (the tests start their own).
+    printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
+    chmod +x /usr/sbin/policy-rc.d
+    apt-get install -y -q --no-install-recommends "${need_apt[@]}"
+    rm -f /usr/sbin/policy-rc.d
+fi
+
+# An unprivileged user that owns the test databases' data directories.
+if ! id pgtest >/dev/null 2>&1; then
+    useradd --system --no-create-home --shell /usr/sbin/nologin pgtest
+fi
+
+# Azurite (Azure Blob emulator), pinned in tests/image/node/package.json.
+if ! [ -x "$here/image/node/node_modules/.bin/azurite-blob" ]; then
+    (cd "$here/image/node" && npm install --no-audit --no-fund --loglevel=error)
+fi
+
+echo "install_services: ok"
+ls /usr/lib/postgresql/*/bin/initdb 2>/dev/null || command -v initdb
+command -v mariadbd || ls /usr/sbin/mariadbd
+"$here/image/node/node_modules/.bin/azurite-blob" --version
