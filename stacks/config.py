@@ -1,0 +1,533 @@
+"""The stack's typed configuration: parsed and validated once, before any resource exists.
+
+`parse_config` is pure: it takes the raw string values Pulumi holds for the
+project's namespace (objects and lists arrive as JSON text) and returns a frozen
+`StackConfig`, or raises `ConfigError` with one line naming the key, the value
+and what is allowed. `load_config` reads the values from Pulumi. Secret values
+are kept in `Secret` wrappers whose repr never shows them; stacks turn them into
+`pulumi.Output.secret` before handing them to resources.
+
+Every key parsed here is declared in `Pulumi.yaml`; `tests/test_config_reference.py`
+holds the two (and the README's config table) together.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+NAMESPACE = "mlflow"
+"""The Pulumi config namespace: the project name in Pulumi.yaml (`mlflow:scenario`, ...)."""
+
+CLOUDS = ("local", "aws", "gcp", "azure")
+SCENARIOS = {
+    "local-server": 3,
+    "direct": 4,
+    "proxied": 5,
+    "artifacts-only": 6,
+}
+"""Deployable MLflow scenarios by readable name (numbering from DESIGN.md)."""
+ENGINES = ("postgresql", "mysql")
+DB_SIZES = ("small", "medium", "large")
+AUTH_PERMISSIONS = ("READ", "EDIT", "MANAGE", "NO_PERMISSIONS")
+MIN_ADMIN_PASSWORD_LENGTH = 12
+"""MLflow 3.16.1+ refuses a shorter admin password."""
+
+_HOSTNAME = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$")
+_USERNAME = re.compile(r"^[A-Za-z][A-Za-z0-9_.@-]{0,62}$")
+_TAG_KEY = re.compile(r"^[A-Za-z0-9_.:/=+@-]{1,63}$")
+
+
+class ConfigError(ValueError):
+    """Invalid stack configuration; the message is one line naming key, value and what is allowed."""
+
+
+@dataclass(frozen=True)
+class Secret:
+    """A secret config value. Its repr and str never show the value."""
+
+    value: str = field(repr=False)
+
+    def __str__(self) -> str:
+        return "[secret]"
+
+
+@dataclass(frozen=True)
+class DatabaseConfig:
+    """The backend store database (absent for scenarios 3 and 6)."""
+
+    engine: str
+    size: str
+    storage_gb: int
+    high_availability: bool
+    backup_retention_days: int
+
+
+@dataclass(frozen=True)
+class AuthConfig:
+    """MLflow basic-auth settings."""
+
+    enabled: bool
+    admin_username: str
+    admin_password: Secret | None
+    """None: the stack generates one (RandomPassword) and exports it as a secret."""
+    default_permission: str
+
+
+@dataclass(frozen=True)
+class ServiceConfig:
+    """The container service running the mlflow-server image."""
+
+    replicas: int
+    min_replicas: int
+    max_replicas: int
+    cpu: float
+    memory_mb: int
+    domain: str | None
+    allowed_hosts: tuple[str, ...]
+    allowed_cidrs: tuple[str, ...]
+    log_retention_days: int
+    local_port: int
+
+
+@dataclass(frozen=True)
+class ArtifactConfig:
+    """The artifact bucket."""
+
+    versioning: bool
+    noncurrent_version_days: int
+    force_destroy: bool
+    create_client_access_key: bool
+    """Scenario 4 on AWS: also create a long-lived access key for clients (secret output)."""
+
+
+@dataclass(frozen=True)
+class NetworkConfig:
+    """AWS networking: a new VPC, or an existing one given by ids."""
+
+    vpc_cidr: str
+    vpc_id: str | None
+    public_subnet_ids: tuple[str, ...]
+    private_subnet_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class StackConfig:
+    """Everything a stack program needs, validated."""
+
+    cloud: str
+    scenario: str
+    database: DatabaseConfig | None
+    auth: AuthConfig
+    service: ServiceConfig
+    artifacts: ArtifactConfig
+    network: NetworkConfig
+    deletion_protection: bool
+    tags: Mapping[str, str]
+
+    @property
+    def scenario_number(self) -> int:
+        """The MLflow scenario number (3 to 6)."""
+        return SCENARIOS[self.scenario]
+
+    @property
+    def needs_database(self) -> bool:
+        """True when the scenario keeps runs in a database server (4 and 5)."""
+        return self.database is not None
+
+    @property
+    def needs_bucket(self) -> bool:
+        """True when the scenario keeps artifacts in a bucket (4, 5 and 6)."""
+        return self.scenario != "local-server"
+
+
+def _allowed(values: Any) -> str:
+    return ", ".join(str(v) for v in values)
+
+
+class _Reader:
+    """Typed access to raw config strings; every error names the full key."""
+
+    def __init__(self, raw: Mapping[str, str], secret_keys: frozenset[str]):
+        unknown = sorted(set(raw) - set(KNOWN_KEYS))
+        if unknown:
+            key = unknown[0]
+            raise ConfigError(
+                f"{NAMESPACE}:{key}: unknown config key; allowed keys: {_allowed(sorted(KNOWN_KEYS))}"
+            )
+        self._raw = raw
+        self._secret_keys = secret_keys
+
+    def has(self, key: str) -> bool:
+        return key in self._raw
+
+    def _show(self, key: str) -> str:
+        return "(secret)" if key in self._secret_keys or key in SECRET_KEYS else repr(self._raw[key])
+
+    def fail(self, key: str, allowed: str) -> ConfigError:
+        return ConfigError(f"{NAMESPACE}:{key}: invalid value {self._show(key)}; allowed: {allowed}")
+
+    def string(self, key: str, default: str | None = None) -> str | None:
+        value = self._raw.get(key)
+        if value is None:
+            return default
+        return value.strip()
+
+    def choice(self, key: str, choices: Any, default: str) -> str:
+        value = self.string(key, default)
+        if value not in choices:
+            raise self.fail(key, f"one of {_allowed(choices)}")
+        return value
+
+    def boolean(self, key: str, default: bool) -> bool:
+        value = self.string(key)
+        if value is None:
+            return default
+        if value.lower() in ("true", "false"):
+            return value.lower() == "true"
+        raise self.fail(key, "true or false")
+
+    def integer(self, key: str, default: int, low: int, high: int) -> int:
+        value = self.string(key)
+        if value is None:
+            return default
+        try:
+            number = int(value)
+        except ValueError:
+            raise self.fail(key, f"a whole number from {low} to {high}") from None
+        if not low <= number <= high:
+            raise self.fail(key, f"a whole number from {low} to {high}")
+        return number
+
+    def number(self, key: str, default: float, choices: tuple[float, ...]) -> float:
+        value = self.string(key)
+        if value is None:
+            return default
+        try:
+            number = float(value)
+        except ValueError:
+            raise self.fail(key, f"one of {_allowed(choices)}") from None
+        if number not in choices:
+            raise self.fail(key, f"one of {_allowed(choices)}")
+        return number
+
+    def string_list(self, key: str) -> tuple[str, ...]:
+        value = self.string(key)
+        if value is None:
+            return ()
+        try:
+            parsed = json.loads(value)
+        except json.JSONDecodeError:
+            raise self.fail(key, "a list of strings, e.g. [\"a\", \"b\"]") from None
+        if not isinstance(parsed, list) or not all(isinstance(v, str) for v in parsed):
+            raise self.fail(key, "a list of strings, e.g. [\"a\", \"b\"]")
+        return tuple(v.strip() for v in parsed)
+
+    def string_map(self, key: str) -> dict[str, str]:
+        value = self.string(key)
+        if value is None:
+            return {}
+        try:
+            parsed = json.loads(value)
+        except json.JSONDecodeError:
+            raise self.fail(key, "an object of string values, e.g. {\"team\": \"ml\"}") from None
+        if not isinstance(parsed, dict) or not all(isinstance(v, str) for v in parsed.values()):
+            raise self.fail(key, "an object of string values, e.g. {\"team\": \"ml\"}")
+        return parsed
+
+    def secret(self, key: str) -> Secret | None:
+        value = self._raw.get(key)
+        if value is None:
+            return None
+        if key not in self._secret_keys:
+            raise ConfigError(
+                f"{NAMESPACE}:{key}: stored in plain text; allowed: a secret, set it with "
+                f"`pulumi config set --secret {key} ...`"
+            )
+        return Secret(value)
+
+
+@dataclass(frozen=True)
+class KeyDoc:
+    """One config key as documented in Pulumi.yaml and the README."""
+
+    name: str
+    type: str
+    """Pulumi.yaml type: string, integer, boolean or array (objects are JSON strings)."""
+    default: str
+    description: str
+
+
+KNOWN_KEYS: dict[str, KeyDoc] = {}
+"""Every config key this program reads, in Pulumi.yaml order."""
+
+SECRET_KEYS = frozenset({"adminPassword"})
+
+
+def _key(name: str, type_: str, default: str, description: str) -> str:
+    KNOWN_KEYS[name] = KeyDoc(name, type_, default, description)
+    return name
+
+
+K_CLOUD = _key("cloud", "string", "local", "Where to deploy: local (Docker), aws, gcp or azure.")
+K_SCENARIO = _key("scenario", "string", "proxied",
+                  "MLflow scenario: local-server (3, local only), direct (4), proxied (5), "
+                  "artifacts-only (6).")
+K_DB_ENGINE = _key("dbEngine", "string", "postgresql",
+                   "Backend database engine: postgresql or mysql. Not allowed without a database "
+                   "(local-server, artifacts-only).")
+K_DB_SIZE = _key("dbSize", "string", "small",
+                 "Database size: small, medium or large (mapped to each cloud's instance classes).")
+K_DB_STORAGE = _key("dbStorageGb", "integer", "20", "Database storage in GB, 20 to 16384.")
+K_DB_HA = _key("dbHighAvailability", "boolean", "false",
+               "A standby in a second zone (RDS multi-AZ, Cloud SQL regional, Azure zone-redundant HA).")
+K_DB_BACKUP = _key("dbBackupRetentionDays", "integer", "7", "Automated backup retention, 1 to 35 days.")
+K_AUTH = _key("authEnabled", "boolean", "true; false on local and artifacts-only",
+              "Run MLflow's basic-auth app.")
+K_ADMIN_USER = _key("adminUsername", "string", "admin", "The basic-auth admin user.")
+K_ADMIN_PASSWORD = _key("adminPassword", "string", "generated",
+                        "Secret. The basic-auth admin password, 12+ characters; generated and "
+                        "exported as a secret when unset.")
+K_DEFAULT_PERMISSION = _key("authDefaultPermission", "string", "NO_PERMISSIONS",
+                            "Permission of users on experiments they were not granted: READ, EDIT, "
+                            "MANAGE or NO_PERMISSIONS.")
+K_REPLICAS = _key("replicas", "integer", "2; 1 on local", "Server containers at deploy time.")
+K_MIN_REPLICAS = _key("minReplicas", "integer", "replicas", "Autoscaling lower bound.")
+K_MAX_REPLICAS = _key("maxReplicas", "integer", "max(4, replicas)", "Autoscaling upper bound.")
+K_CPU = _key("serverCpu", "string", "1", "vCPU per server container: 0.25, 0.5, 1, 2 or 4.")
+K_MEMORY = _key("serverMemoryMb", "integer", "2048",
+                "Memory per server container in MB, 512 per vCPU to 8192 per vCPU.")
+K_DOMAIN = _key("domain", "string", "none",
+                "Custom domain for the server (HTTPS certificate on AWS); added to allowed hosts.")
+K_ALLOWED_HOSTS = _key("allowedHosts", "array", "[]",
+                       "Extra Host header values MLflow accepts, e.g. an internal alias.")
+K_ALLOWED_CIDRS = _key("allowedCidrs", "array", '["0.0.0.0/0"]',
+                       "IPv4 CIDRs allowed to reach the load balancer.")
+K_LOG_RETENTION = _key("logRetentionDays", "integer", "30", "Server log retention in days.")
+K_LOCAL_PORT = _key("localPort", "integer", "5000", "Host port of the local stack's server.")
+K_VERSIONING = _key("artifactVersioning", "boolean", "true", "Keep old versions of artifacts.")
+K_NONCURRENT = _key("artifactNoncurrentDays", "integer", "30",
+                    "Days before non-current artifact versions are deleted.")
+K_FORCE_DESTROY = _key("artifactForceDestroy", "boolean", "false; true on local",
+                       "Let `pulumi destroy` delete a bucket that still holds artifacts.")
+K_CLIENT_KEY = _key("clientAccessKey", "boolean", "false",
+                    "AWS, scenario direct: also create a long-lived access key for clients "
+                    "(exported as a secret). Prefer assuming the client role.")
+K_VPC_CIDR = _key("vpcCidr", "string", "10.0.0.0/16", "AWS: CIDR of the new VPC, /16 to /24.")
+K_VPC_ID = _key("vpcId", "string", "none: a new VPC", "AWS: deploy into this existing VPC.")
+K_PUBLIC_SUBNETS = _key("publicSubnetIds", "array", "[]",
+                        "AWS, with vpcId: subnets for the load balancer, two zones or more.")
+K_PRIVATE_SUBNETS = _key("privateSubnetIds", "array", "[]",
+                         "AWS, with vpcId: subnets for the service and database, two zones or more.")
+K_DELETION_PROTECTION = _key("deletionProtection", "boolean", "true; false on local",
+                             "Protect the database and bucket from deletion.")
+K_TAGS = _key("tags", "string", "{}",
+              'Tags/labels on every resource, as a JSON object: {"team": "ml"}.')
+
+CPU_CHOICES = (0.25, 0.5, 1.0, 2.0, 4.0)
+"""vCPU sizes every cloud's container service offers."""
+
+
+def parse_config(raw: Mapping[str, str], secret_keys: frozenset[str] = frozenset()) -> StackConfig:
+    """Validate raw config values (keys without the namespace) into a `StackConfig`.
+
+    `secret_keys` are the keys whose values Pulumi holds encrypted; a secret
+    key given in plain text is rejected.
+    """
+    r = _Reader(raw, secret_keys)
+    cloud = r.choice(K_CLOUD, CLOUDS, "local")
+    is_local = cloud == "local"
+    scenario = r.choice(K_SCENARIO, tuple(SCENARIOS), "proxied")
+    if scenario == "local-server" and not is_local:
+        raise r.fail(K_SCENARIO, f"direct, proxied or artifacts-only with cloud {cloud!r} "
+                                 "(local-server keeps SQLite inside the container)")
+
+    database = _parse_database(r, scenario)
+    auth = _parse_auth(r, is_local, scenario)
+    service = _parse_service(r, is_local)
+    artifacts = _parse_artifacts(r, is_local, scenario, cloud)
+    network = _parse_network(r, cloud)
+    tags = r.string_map(K_TAGS)
+    for tag_key in tags:
+        if not _TAG_KEY.match(tag_key):
+            raise r.fail(K_TAGS, "tag keys of 1 to 63 letters, digits or _.:/=+@-")
+    return StackConfig(
+        cloud=cloud,
+        scenario=scenario,
+        database=database,
+        auth=auth,
+        service=service,
+        artifacts=artifacts,
+        network=network,
+        deletion_protection=r.boolean(K_DELETION_PROTECTION, not is_local),
+        tags=tags,
+    )
+
+
+def _parse_database(r: _Reader, scenario: str) -> DatabaseConfig | None:
+    has_db = scenario in ("direct", "proxied")
+    if not has_db:
+        for key in (K_DB_ENGINE, K_DB_SIZE, K_DB_STORAGE, K_DB_HA, K_DB_BACKUP):
+            if r.has(key):
+                raise r.fail(key, f"nothing: scenario {scenario!r} has no database")
+        return None
+    return DatabaseConfig(
+        engine=r.choice(K_DB_ENGINE, ENGINES, "postgresql"),
+        size=r.choice(K_DB_SIZE, DB_SIZES, "small"),
+        storage_gb=r.integer(K_DB_STORAGE, 20, 20, 16384),
+        high_availability=r.boolean(K_DB_HA, False),
+        backup_retention_days=r.integer(K_DB_BACKUP, 7, 1, 35),
+    )
+
+
+def _parse_auth(r: _Reader, is_local: bool, scenario: str) -> AuthConfig:
+    # Artifacts-only servers have no tracking store for basic-auth to guard: off by default there.
+    enabled = r.boolean(K_AUTH, not is_local and scenario != "artifacts-only")
+    if enabled and scenario == "artifacts-only":
+        raise r.fail(K_AUTH, "false with scenario 'artifacts-only' (MLflow's basic-auth "
+                             "needs the tracking server)")
+    username = r.string(K_ADMIN_USER, "admin") or ""
+    if not _USERNAME.match(username):
+        raise r.fail(K_ADMIN_USER, "1 to 63 letters, digits or _.@-, starting with a letter")
+    password = r.secret(K_ADMIN_PASSWORD)
+    if password is not None and len(password.value) < MIN_ADMIN_PASSWORD_LENGTH:
+        raise ConfigError(
+            f"{NAMESPACE}:{K_ADMIN_PASSWORD}: a secret of {len(password.value)} characters; "
+            f"allowed: at least {MIN_ADMIN_PASSWORD_LENGTH} characters"
+        )
+    if not enabled:
+        for key in (K_ADMIN_PASSWORD, K_DEFAULT_PERMISSION):
+            if r.has(key):
+                raise r.fail(key, f"nothing while {NAMESPACE}:{K_AUTH} is false")
+    return AuthConfig(
+        enabled=enabled,
+        admin_username=username,
+        admin_password=password,
+        default_permission=r.choice(K_DEFAULT_PERMISSION, AUTH_PERMISSIONS, "NO_PERMISSIONS"),
+    )
+
+
+def _parse_service(r: _Reader, is_local: bool) -> ServiceConfig:
+    replicas = r.integer(K_REPLICAS, 1 if is_local else 2, 1, 100)
+    if is_local and replicas != 1:
+        raise r.fail(K_REPLICAS, "1 on cloud 'local' (one container publishes the port)")
+    min_replicas = r.integer(K_MIN_REPLICAS, replicas, 1, 100)
+    max_replicas = r.integer(K_MAX_REPLICAS, max(4, replicas), 1, 100)
+    if not min_replicas <= replicas <= max_replicas:
+        raise r.fail(K_REPLICAS if r.has(K_REPLICAS) else K_MIN_REPLICAS,
+                     f"minReplicas ({min_replicas}) <= replicas ({replicas}) "
+                     f"<= maxReplicas ({max_replicas})")
+    cpu = r.number(K_CPU, 1.0, CPU_CHOICES)
+    memory = r.integer(K_MEMORY, 2048, 512, 32768)
+    if memory < cpu * 1024 / 2 or memory > cpu * 8192:
+        raise r.fail(K_MEMORY, f"{int(cpu * 512)} to {int(cpu * 8192)} MB for serverCpu {cpu:g} "
+                               "(the ratios Fargate, Cloud Run and Container Apps accept)")
+    domain = r.string(K_DOMAIN)
+    if domain is not None:
+        domain = domain.lower().rstrip(".")
+        if not _HOSTNAME.match(domain) or "." not in domain:
+            raise r.fail(K_DOMAIN, "a DNS name such as mlflow.example.com")
+    allowed_hosts = r.string_list(K_ALLOWED_HOSTS)
+    for host in allowed_hosts:
+        name, _, port = host.partition(":")
+        if not _HOSTNAME.match(name.lower()) or (port and not port.isdigit()):
+            raise r.fail(K_ALLOWED_HOSTS, "host names, optionally with :port, e.g. [\"mlflow.internal\"]")
+    cidrs = r.string_list(K_ALLOWED_CIDRS) if r.has(K_ALLOWED_CIDRS) else ("0.0.0.0/0",)
+    if not cidrs:
+        raise r.fail(K_ALLOWED_CIDRS, "at least one IPv4 CIDR such as 10.0.0.0/8")
+    for cidr in cidrs:
+        try:
+            ipaddress.IPv4Network(cidr)
+        except ValueError:
+            raise r.fail(K_ALLOWED_CIDRS, "IPv4 CIDRs such as 10.0.0.0/8, host bits zero") from None
+    return ServiceConfig(
+        replicas=replicas,
+        min_replicas=min_replicas,
+        max_replicas=max_replicas,
+        cpu=cpu,
+        memory_mb=memory,
+        domain=domain,
+        allowed_hosts=tuple(h.lower() for h in allowed_hosts),
+        allowed_cidrs=cidrs,
+        log_retention_days=int(r.choice(K_LOG_RETENTION, _LOG_RETENTION_CHOICES, "30")),
+        local_port=r.integer(K_LOCAL_PORT, 5000, 1024, 65535),
+    )
+
+
+_LOG_RETENTION_CHOICES = ("1", "3", "5", "7", "14", "30", "60", "90", "120", "150", "180",
+                          "365", "400", "545", "731", "1827", "3653")
+"""Retention periods CloudWatch accepts (the other clouds accept any of them too)."""
+
+
+def _parse_artifacts(r: _Reader, is_local: bool, scenario: str, cloud: str) -> ArtifactConfig:
+    client_key = r.boolean(K_CLIENT_KEY, False)
+    if client_key and (cloud != "aws" or scenario != "direct"):
+        raise r.fail(K_CLIENT_KEY, "true only with cloud 'aws' and scenario 'direct' "
+                                   "(clients read the bucket themselves only there)")
+    if scenario == "local-server":
+        for key in (K_VERSIONING, K_NONCURRENT):
+            if r.has(key):
+                raise r.fail(key, "nothing: scenario 'local-server' has no bucket")
+    return ArtifactConfig(
+        versioning=r.boolean(K_VERSIONING, True),
+        noncurrent_version_days=r.integer(K_NONCURRENT, 30, 1, 3650),
+        force_destroy=r.boolean(K_FORCE_DESTROY, is_local),
+        create_client_access_key=client_key,
+    )
+
+
+def _parse_network(r: _Reader, cloud: str) -> NetworkConfig:
+    keys = (K_VPC_CIDR, K_VPC_ID, K_PUBLIC_SUBNETS, K_PRIVATE_SUBNETS)
+    if cloud != "aws":
+        for key in keys:
+            if r.has(key):
+                raise r.fail(key, f"nothing with cloud {cloud!r} (AWS networking only)")
+    vpc_cidr = r.string(K_VPC_CIDR, "10.0.0.0/16") or ""
+    try:
+        network = ipaddress.IPv4Network(vpc_cidr)
+    except ValueError:
+        raise r.fail(K_VPC_CIDR, "an IPv4 CIDR from /16 to /24, host bits zero") from None
+    if not 16 <= network.prefixlen <= 24:
+        raise r.fail(K_VPC_CIDR, "an IPv4 CIDR from /16 to /24, host bits zero")
+    vpc_id = r.string(K_VPC_ID)
+    public = r.string_list(K_PUBLIC_SUBNETS)
+    private = r.string_list(K_PRIVATE_SUBNETS)
+    if vpc_id is not None:
+        if not re.match(r"^vpc-[0-9a-f]{8,17}$", vpc_id):
+            raise r.fail(K_VPC_ID, "an id such as vpc-0123456789abcdef0")
+        for key, ids in ((K_PUBLIC_SUBNETS, public), (K_PRIVATE_SUBNETS, private)):
+            if len(ids) < 2 or not all(re.match(r"^subnet-[0-9a-f]{8,17}$", i) for i in ids):
+                raise r.fail(key, "at least two subnet ids (two availability zones) "
+                                  f"such as subnet-0123456789abcdef0 when {NAMESPACE}:vpcId is set")
+        if r.has(K_VPC_CIDR):
+            raise r.fail(K_VPC_CIDR, f"nothing when {NAMESPACE}:vpcId is set")
+    else:
+        for key in (K_PUBLIC_SUBNETS, K_PRIVATE_SUBNETS):
+            if r.has(key):
+                raise r.fail(key, f"nothing unless {NAMESPACE}:vpcId is set")
+    return NetworkConfig(vpc_cidr=vpc_cidr, vpc_id=vpc_id,
+                         public_subnet_ids=public, private_subnet_ids=private)
+
+
+def load_config() -> StackConfig:
+    """Read this project's config namespace from the Pulumi engine and parse it."""
+    import pulumi  # local import: keeps this module importable and testable without the engine
+    from pulumi.runtime import config as runtime_config
+
+    prefix = f"{NAMESPACE}:"
+    raw: dict[str, str] = {}
+    secret_keys: set[str] = set()
+    # The engine hands config over either in the runtime's map or in PULUMI_CONFIG.
+    all_config = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
+    env_secrets = set(runtime_config.get_config_secret_keys_env())
+    for full_key, value in all_config.items():
+        if full_key.startswith(prefix):
+            key = full_key[len(prefix):]
+            raw[key] = value if isinstance(value, str) else json.dumps(value)
+            if pulumi.runtime.is_config_secret(full_key) or full_key in env_secrets:
+                secret_keys.add(key)
+    return parse_config(raw, frozenset(secret_keys))
