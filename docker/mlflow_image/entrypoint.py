@@ -140,6 +140,25 @@ def url_to_string(url: URL) -> str:
     return url.render_as_string(hide_password=False)
 
 
+def pymysql_password(password: str) -> str:
+    """The password as PyMySQL must be given it so that the server sees its UTF-8 bytes.
+
+    MySQL/MariaDB hash the bytes of `IDENTIFIED BY '...'` as the creating client sent
+    them: UTF-8 for every modern client. PyMySQL encodes a str password as Latin-1, so a
+    non-ASCII password fails to log in (or fails to encode). Handing it the UTF-8 bytes
+    spelled as Latin-1 characters makes PyMySQL send exactly the UTF-8 bytes. ASCII
+    passwords are unchanged.
+    """
+    return password.encode("utf-8").decode("latin-1")
+
+
+def _fix_mysql_password(url: URL) -> URL:
+    """Apply pymysql_password to a MySQL URL's password (idempotent for ASCII)."""
+    if url.drivername.startswith("mysql") and url.password and not url.password.isascii():
+        return url.set(password=pymysql_password(str(url.password)))
+    return url
+
+
 def parse_database_uri(name: str, raw: str) -> URL:
     """Parse a full SQLAlchemy URI (DATABASE_URI, AUTH_DATABASE_URL) and pin the driver.
 
@@ -165,7 +184,7 @@ def parse_database_uri(name: str, raw: str) -> URL:
         )
     if driver != "sqlite" and not url.database:
         raise ConfigError(f"{name} ({mask_url(url)}) names no database; allowed: ...@host/<db>")
-    return url.set(drivername=driver)
+    return _fix_mysql_password(url.set(drivername=driver))
 
 
 def build_database_url(env: Mapping[str, str]) -> URL:
@@ -220,7 +239,7 @@ def build_database_url(env: Mapping[str, str]) -> URL:
     return URL.create(
         drivername,
         username=user,
-        password=password,
+        password=pymysql_password(password) if engine == "mysql" else password,
         host=None if socket else host,
         port=port if not socket or engine == "postgresql" else None,
         database=name,

@@ -1,0 +1,1 @@
+"""Tests of the mlflow-server image (docker/): unit, config errors, real-service e2e."""

@@ -1,0 +1,163 @@
+"""Bad or contradictory input: the real entrypoint process exits non-zero within 2 s with
+one line that names the variable, the value (never a secret) and what is allowed."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from tests import services
+
+SECRET = "Sup3r-Secret-Value!"
+
+CASES = [
+    (
+        "unknown engine",
+        {"DB_ENGINE": "oracle", "DB_HOST": "h", "DB_PASSWORD": SECRET},
+        "DB_ENGINE='oracle' is not supported; allowed: postgresql | mysql",
+    ),
+    (
+        "artifacts-only with a database",
+        {
+            "ARTIFACT_MODE": "artifacts-only",
+            "DATABASE_URI": f"postgresql://u:{SECRET}@h/db",
+            "ARTIFACT_URL": "s3://b",
+        },
+        "ARTIFACT_MODE='artifacts-only' but DATABASE_URI is set",
+    ),
+    (
+        "artifacts-only with DB_HOST",
+        {"ARTIFACT_MODE": "artifacts-only", "DB_HOST": "h", "DB_PASSWORD": SECRET},
+        "ARTIFACT_MODE='artifacts-only' but DB_HOST is set",
+    ),
+    (
+        "direct without ARTIFACT_URL",
+        {"ARTIFACT_MODE": "direct"},
+        "ARTIFACT_URL is not set but ARTIFACT_MODE='direct' is",
+    ),
+    (
+        "missing password",
+        {"DB_HOST": "db.internal"},
+        "DB_PASSWORD is not set but DB_HOST='db.internal' is",
+    ),
+    (
+        "malformed URI",
+        {"DATABASE_URI": f"::{SECRET}::"},
+        "DATABASE_URI is not a valid database URI (value not shown",
+    ),
+    (
+        "unsupported URI scheme",
+        {"DATABASE_URI": f"oracle://u:{SECRET}@h/db"},
+        "DATABASE_URI uses the unsupported scheme 'oracle'; allowed: postgresql",
+    ),
+    (
+        "short auth password",
+        {
+            "AUTH_ENABLED": "true",
+            "AUTH_PASSWORD": "Sup3r-S",
+            "MLFLOW_FLASK_SERVER_SECRET_KEY": SECRET,
+        },
+        "AUTH_PASSWORD has 7 characters but AUTH_ENABLED=true; allowed: a password of 12",
+    ),
+    (
+        "auth without password",
+        {"AUTH_ENABLED": "true"},
+        "AUTH_PASSWORD is not set but AUTH_ENABLED=true",
+    ),
+    (
+        "auth without secret key",
+        {"AUTH_ENABLED": "true", "AUTH_PASSWORD": SECRET},
+        "MLFLOW_FLASK_SERVER_SECRET_KEY is not set but AUTH_ENABLED=true",
+    ),
+    (
+        "bad ARTIFACT_MODE",
+        {"ARTIFACT_MODE": "proxy"},
+        "ARTIFACT_MODE='proxy' is not supported; allowed: proxied | direct | artifacts-only",
+    ),
+    ("non-integer port", {"PORT": "80a"}, "PORT='80a' is not an integer; allowed: 1..65535"),
+    ("port out of range", {"PORT": "70000"}, "PORT='70000' is out of range"),
+    (
+        "non-integer DB_PORT",
+        {"DB_HOST": "h", "DB_PASSWORD": SECRET, "DB_PORT": "x"},
+        "DB_PORT='x' is not an integer",
+    ),
+    (
+        "bad boolean",
+        {"AUTH_ENABLED": "maybe"},
+        "AUTH_ENABLED='maybe' is not a boolean; allowed: true or false",
+    ),
+    (
+        "bad sslmode",
+        {"DB_HOST": "h", "DB_PASSWORD": SECRET, "DB_SSLMODE": "on"},
+        "DB_SSLMODE='on' is not supported; allowed: disable | allow | prefer",
+    ),
+    (
+        "verify-full without CA",
+        {"DB_HOST": "h", "DB_PASSWORD": SECRET, "DB_SSLMODE": "verify-full"},
+        "DB_SSLROOTCERT is not set but DB_SSLMODE='verify-full' is",
+    ),
+    (
+        "bad ARTIFACT_URL",
+        {"ARTIFACT_URL": "ftp://x/y"},
+        "ARTIFACT_URL='ftp://x/y' is not a supported artifact location; allowed: s3://",
+    ),
+    (
+        "CREATE_BUCKET on gs",
+        {"ARTIFACT_URL": "gs://b", "CREATE_BUCKET": "true"},
+        "CREATE_BUCKET=true but ARTIFACT_URL='gs://b' is not s3://",
+    ),
+    (
+        "CREATE_BUCKET without endpoint",
+        {"ARTIFACT_URL": "s3://b", "CREATE_BUCKET": "true"},
+        "CREATE_BUCKET=true but MLFLOW_S3_ENDPOINT_URL is not set",
+    ),
+    (
+        "bad GOOGLE_AUTH_STRING",
+        {"GOOGLE_AUTH_STRING": SECRET},
+        "GOOGLE_AUTH_STRING is not base64 of a JSON key file (value not shown)",
+    ),
+    (
+        "bad PUBLIC_HOSTNAMES",
+        {"PUBLIC_HOSTNAMES": "https://mlflow.example.com/"},
+        "PUBLIC_HOSTNAMES item 'https://mlflow.example.com/' is not a host name",
+    ),
+    (
+        "bad permission",
+        {
+            "AUTH_ENABLED": "true",
+            "AUTH_PASSWORD": SECRET,
+            "MLFLOW_FLASK_SERVER_SECRET_KEY": SECRET,
+            "AUTH_DEFAULT_PERMISSION": "ALL",
+        },
+        "AUTH_DEFAULT_PERMISSION='ALL' is not supported; allowed: READ | EDIT | MANAGE",
+    ),
+    (
+        "auth artifacts-only without auth db",
+        {
+            "AUTH_ENABLED": "true",
+            "AUTH_PASSWORD": SECRET,
+            "MLFLOW_FLASK_SERVER_SECRET_KEY": SECRET,
+            "ARTIFACT_MODE": "artifacts-only",
+            "ARTIFACT_URL": "s3://b",
+        },
+        "AUTH_DATABASE_URL is not set but AUTH_ENABLED=true with ARTIFACT_MODE='artifacts-only'",
+    ),
+    ("relative DATA_DIR", {"DATA_DIR": "data"}, "DATA_DIR='data' is not absolute"),
+]
+
+
+@pytest.mark.parametrize(("env", "message"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_bad_input_fails_fast_with_one_line(env: dict[str, str], message: str, tmp_path) -> None:
+    """Exit code 2, one stderr line with the expected text, no secret, under 2 s."""
+    started = time.monotonic()
+    result = services.run_entrypoint({"DATA_DIR": str(tmp_path), **env}, timeout=30)
+    elapsed = time.monotonic() - started
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert result.returncode == 2, result.stderr
+    assert len(lines) == 1, lines
+    assert message in lines[0], lines[0]
+    assert lines[0].startswith("mlflow_image: configuration error: ")
+    assert SECRET not in result.stderr + result.stdout
+    assert elapsed < 2.0, f"took {elapsed:.2f}s"
+    assert not list(tmp_path.iterdir()), "nothing may be half-created"

@@ -1,0 +1,308 @@
+"""Unit tests of the entrypoint's pure functions: no services, no subprocess."""
+
+from __future__ import annotations
+
+import base64
+import configparser
+import json
+from pathlib import Path
+
+import pytest
+from mlflow_image import entrypoint as ep
+from mlflow_image.contract import CONTRACT, SECRET_NAMES
+from sqlalchemy.engine import make_url
+
+PASSWORD = "p@ss:w/rd%25%#?& x é€ü"
+
+
+def test_database_url_from_parts_round_trips_any_password() -> None:
+    """The assembled URI parses back to exactly the password, user and database."""
+    url = ep.build_database_url(
+        {
+            "DB_HOST": "db.internal",
+            "DB_PASSWORD": PASSWORD,
+            "DB_USER": "ml user",
+            "DB_NAME": "mlflow",
+        }
+    )
+    parsed = make_url(ep.url_to_string(url))
+    assert parsed.password == PASSWORD
+    assert parsed.username == "ml user"
+    assert (parsed.drivername, parsed.host, parsed.port, parsed.database) == (
+        "postgresql+psycopg2",
+        "db.internal",
+        5432,
+        "mlflow",
+    )
+    assert parsed.query == {"sslmode": "prefer"}
+    assert PASSWORD not in ep.mask_url(url) and "***" in ep.mask_url(url)
+
+
+def test_mysql_url_sends_utf8_password_bytes() -> None:
+    """PyMySQL encodes passwords as Latin-1: the URL carries the UTF-8 bytes spelled so."""
+    url = ep.build_database_url({"DB_ENGINE": "mysql", "DB_HOST": "h", "DB_PASSWORD": PASSWORD})
+    parsed = make_url(ep.url_to_string(url))
+    assert parsed.drivername == "mysql+pymysql" and parsed.port == 3306
+    assert str(parsed.password).encode("latin-1") == PASSWORD.encode("utf-8")
+    assert parsed.query["charset"] == "utf8mb4"
+    assert ep.pymysql_password("plain-ascii") == "plain-ascii"
+
+
+def test_unix_socket_forms() -> None:
+    """An absolute DB_HOST is a socket: directory for PostgreSQL, file for MySQL."""
+    pg = ep.build_database_url(
+        {"DB_HOST": "/cloudsql/p:r:i", "DB_PASSWORD": "x", "DB_PORT": "5433"}
+    )
+    assert pg.host is None and pg.query == {"host": "/cloudsql/p:r:i"} and pg.port == 5433
+    my = ep.build_database_url(
+        {"DB_ENGINE": "mysql", "DB_HOST": "/cloudsql/p:r:i", "DB_PASSWORD": "x"}
+    )
+    assert my.host is None and my.port is None
+    assert my.query["unix_socket"] == "/cloudsql/p:r:i"
+
+
+@pytest.mark.parametrize(
+    ("mode", "expected"),
+    [
+        ("require", {"sslmode": "require"}),
+        ("verify-full", {"sslmode": "verify-full", "sslrootcert": "/ca.pem"}),
+    ],
+)
+def test_postgres_tls(mode: str, expected: dict[str, str]) -> None:
+    """DB_SSLMODE / DB_SSLROOTCERT become libpq's parameters."""
+    env = {"DB_HOST": "h", "DB_PASSWORD": "x", "DB_SSLMODE": mode}
+    if mode.startswith("verify"):
+        env["DB_SSLROOTCERT"] = "/ca.pem"
+    assert dict(ep.build_database_url(env).query) == expected
+
+
+def test_mysql_tls() -> None:
+    """For MySQL, verify-ca checks the CA but not the host name; require checks neither."""
+    base = {"DB_ENGINE": "mysql", "DB_HOST": "h", "DB_PASSWORD": "x"}
+    q = ep.build_database_url({**base, "DB_SSLMODE": "verify-ca", "DB_SSLROOTCERT": "/ca"}).query
+    assert (q["ssl_ca"], q["ssl_check_hostname"]) == ("/ca", "false")
+    q = ep.build_database_url({**base, "DB_SSLMODE": "require"}).query
+    assert q["ssl_check_hostname"] == "false" and "ssl_ca" not in q
+    assert "ssl_check_hostname" not in ep.build_database_url(base).query
+
+
+@pytest.mark.parametrize(
+    ("raw", "driver"),
+    [
+        ("postgres://u:p@h/db", "postgresql+psycopg2"),
+        ("postgresql://u:p@h/db", "postgresql+psycopg2"),
+        ("mysql://u:p@h/db", "mysql+pymysql"),
+        ("mariadb://u:p@h/db", "mysql+pymysql"),
+        ("sqlite:////data/x.db", "sqlite"),
+    ],
+)
+def test_database_uri_driver_pinned(raw: str, driver: str) -> None:
+    """Scheme aliases map onto the drivers the image ships."""
+    assert ep.parse_database_uri("DATABASE_URI", raw).drivername == driver
+
+
+def test_scenario_3_zero_config() -> None:
+    """No configuration: SQLite and proxied artifacts under DATA_DIR."""
+    plan = ep.resolve({"DATA_DIR": "/d"})
+    assert plan.env["MLFLOW_BACKEND_STORE_URI"] == "sqlite:////d/mlflow.db"
+    assert plan.args[:6] == ["--host", "0.0.0.0", "--port", "5000", "--workers", "2"]
+    assert plan.args[6:8] == ["--artifacts-destination", "/d/artifacts"]
+    assert plan.args[-2:] == ["--uvicorn-opts", "--timeout-keep-alive 650"]
+    assert plan.env["MLFLOW_SERVER_ENABLE_JOB_EXECUTION"] == "false"
+    assert "MLFLOW_SERVER_ALLOWED_HOSTS" not in plan.env
+
+
+def test_scenario_4_direct() -> None:
+    """ARTIFACT_MODE=direct: --no-serve-artifacts --default-artifact-root ARTIFACT_URL."""
+    plan = ep.resolve(
+        {
+            "DATABASE_URI": "postgresql://u:p@h/db",
+            "ARTIFACT_URL": "s3://b/p",
+            "ARTIFACT_MODE": "direct",
+        }
+    )
+    assert "--no-serve-artifacts" in plan.args
+    i = plan.args.index("--default-artifact-root")
+    assert plan.args[i + 1] == "s3://b/p"
+    assert "--artifacts-destination" not in plan.args
+
+
+def test_scenario_5_proxied_default() -> None:
+    """ARTIFACT_URL alone: proxied artifacts (--artifacts-destination)."""
+    plan = ep.resolve({"DATABASE_URI": "postgresql://u:p@h/db", "ARTIFACT_URL": "gs://b"})
+    i = plan.args.index("--artifacts-destination")
+    assert plan.args[i + 1] == "gs://b"
+    assert "--no-serve-artifacts" not in plan.args
+
+
+def test_scenario_6_artifacts_only() -> None:
+    """artifacts-only: no backend store at all."""
+    plan = ep.resolve({"ARTIFACT_URL": "s3://b", "ARTIFACT_MODE": "artifacts-only"})
+    assert plan.backend is None and "MLFLOW_BACKEND_STORE_URI" not in plan.env
+    assert plan.args[6:9] == ["--artifacts-only", "--artifacts-destination", "s3://b"]
+
+
+def test_secrets_never_in_args_and_unset_for_server() -> None:
+    """Secrets travel in the environment only; spent ones are removed before exec."""
+    env = {
+        "DB_HOST": "h",
+        "DB_PASSWORD": PASSWORD,
+        "AUTH_ENABLED": "true",
+        "AUTH_PASSWORD": "a-very-long-password",
+        "MLFLOW_FLASK_SERVER_SECRET_KEY": "k" * 32,
+        "GOOGLE_AUTH_STRING": base64.b64encode(b"{}").decode(),
+    }
+    plan = ep.resolve(env, ["--static-prefix", "/x"])
+    joined = " ".join(plan.args)
+    assert "a-very-long-password" not in joined and "rd%25" not in joined
+    assert plan.args[-2:] == ["--static-prefix", "/x"]  # extra args last: they win
+    assert "--app-name" in plan.args and "basic-auth" in plan.args
+    server_env = ep.server_environment(plan, env)
+    for name in ("DB_PASSWORD", "AUTH_PASSWORD", "GOOGLE_AUTH_STRING"):
+        assert name not in server_env
+    assert server_env["MLFLOW_AUTH_ADMIN_PASSWORD"] == "a-very-long-password"
+    assert PASSWORD not in plan.describe()
+
+
+def test_allowed_hosts_and_cors_from_public_hostnames() -> None:
+    """Each public name bare, :80 and :443, plus localhost with and without PORT."""
+    plan = ep.resolve({"PUBLIC_HOSTNAMES": "mlflow.example.com, x.run.app", "PORT": "8080"})
+    hosts = plan.env["MLFLOW_SERVER_ALLOWED_HOSTS"].split(",")
+    for host in (
+        "mlflow.example.com",
+        "mlflow.example.com:80",
+        "mlflow.example.com:443",
+        "x.run.app:443",
+        "localhost",
+        "localhost:8080",
+        "127.0.0.1:8080",
+    ):
+        assert host in hosts
+    origins = plan.env["MLFLOW_SERVER_CORS_ALLOWED_ORIGINS"].split(",")
+    assert "https://mlflow.example.com" in origins and "http://x.run.app" in origins
+
+
+def test_explicit_mlflow_security_variables_win() -> None:
+    """MLFLOW_SERVER_ALLOWED_HOSTS / _CORS_ALLOWED_ORIGINS set explicitly are not touched."""
+    plan = ep.resolve(
+        {
+            "PUBLIC_HOSTNAMES": "a.example.com",
+            "MLFLOW_SERVER_ALLOWED_HOSTS": "*",
+            "MLFLOW_SERVER_CORS_ALLOWED_ORIGINS": "https://b",
+        }
+    )
+    assert "MLFLOW_SERVER_ALLOWED_HOSTS" not in plan.env
+    assert "MLFLOW_SERVER_CORS_ALLOWED_ORIGINS" not in plan.env
+
+
+def test_uvicorn_options_respect_user() -> None:
+    """User's MLFLOW_UVICORN_OPTS are kept; keep-alive is added unless already there."""
+    plan = ep.resolve(
+        {
+            "MLFLOW_UVICORN_OPTS": "--proxy-headers",
+            "SERVER_KEEP_ALIVE_SECONDS": "900",
+            "SERVER_WORKERS": "3",
+        }
+    )
+    assert plan.args[plan.args.index("--uvicorn-opts") + 1] == (
+        "--proxy-headers --timeout-keep-alive 900"
+    )
+    assert plan.args[plan.args.index("--workers") + 1] == "3"
+    plan = ep.resolve({"MLFLOW_GUNICORN_OPTS": "--timeout 60"})
+    assert "--uvicorn-opts" not in plan.args
+
+
+def test_auth_ini_survives_configparser_interpolation() -> None:
+    """MLflow reads the auth ini with ConfigParser: `%` must be doubled to survive."""
+    url = ep.build_database_url({"DB_HOST": "h", "DB_PASSWORD": PASSWORD})
+    text = ep.auth_ini_text(ep.url_to_string(url), "admin%x", "READ")
+    parser = configparser.ConfigParser()
+    parser.read_string(text)
+    assert parser["mlflow"]["database_uri"] == ep.url_to_string(url)
+    assert make_url(parser["mlflow"]["database_uri"]).password == PASSWORD
+    assert parser["mlflow"]["admin_username"] == "admin%x"
+    assert parser["mlflow"]["default_permission"] == "READ"
+
+
+def test_auth_plan() -> None:
+    """Auth: defaults (admin, NO_PERMISSIONS), auth DB = backend unless AUTH_DATABASE_URL."""
+    env = {
+        "DATABASE_URI": "postgresql://u:p@h/db",
+        "AUTH_ENABLED": "TRUE",
+        "AUTH_PASSWORD": "x" * 12,
+        "MLFLOW_FLASK_SERVER_SECRET_KEY": "k",
+    }
+    plan = ep.resolve(env)
+    assert (plan.auth_username, plan.auth_default_permission) == ("admin", "NO_PERMISSIONS")
+    assert plan.auth_database == plan.backend
+    plan = ep.resolve(
+        {**env, "AUTH_DATABASE_URL": "mysql://a:b@c/auth", "AUTH_DEFAULT_PERMISSION": "read"}
+    )
+    assert plan.auth_database is not None and plan.auth_database.database == "auth"
+    assert plan.auth_default_permission == "READ"
+
+
+def test_google_auth_string() -> None:
+    """GOOGLE_AUTH_STRING must be base64 of JSON."""
+    key = {"type": "service_account"}
+    assert (
+        json.loads(
+            ep.decode_google_auth_string(base64.b64encode(json.dumps(key).encode()).decode())
+        )
+        == key
+    )
+    with pytest.raises(ep.ConfigError, match="GOOGLE_AUTH_STRING is not base64"):
+        ep.decode_google_auth_string("not base64!")
+    with pytest.raises(ep.ConfigError, match="GOOGLE_AUTH_STRING"):
+        ep.decode_google_auth_string(base64.b64encode(b"not json").decode())
+
+
+@pytest.mark.parametrize(
+    ("raw", "ok"),
+    [
+        ("s3://bucket/path", True),
+        ("gs://b", True),
+        ("wasbs://c@a.blob.core.windows.net/p", True),
+        ("/abs/path", True),
+        ("file:///x", True),
+        ("relative/path", False),
+        ("ftp://h/x", False),
+        ("s3://", False),
+    ],
+)
+def test_artifact_url_validation(raw: str, ok: bool) -> None:
+    """Supported artifact locations pass; anything else is a one-line ConfigError."""
+    if ok:
+        assert ep.validate_artifact_url(raw) == raw
+    else:
+        with pytest.raises(ep.ConfigError, match="ARTIFACT_URL"):
+            ep.validate_artifact_url(raw)
+
+
+def test_parsers() -> None:
+    """Booleans, integers and choices accept the documented spellings only."""
+    assert ep.parse_bool({"X": "Yes"}, "X", False) is True
+    assert ep.parse_bool({"X": ""}, "X", True) is True
+    assert ep.parse_bool({}, "X", False) is False
+    with pytest.raises(ep.ConfigError, match="X='maybe' is not a boolean"):
+        ep.parse_bool({"X": "maybe"}, "X", False)
+    assert ep.parse_int({"P": " 80 "}, "P", 1, 1, 100) == 80
+    with pytest.raises(ep.ConfigError, match=r"P='0' is out of range; allowed: 1\.\.100"):
+        ep.parse_int({"P": "0"}, "P", 1, 1, 100)
+    assert ep.parse_choice({"M": "DIRECT"}, "M", "proxied", ("proxied", "direct")) == "direct"
+    assert ep.parse_list(" a, ,b ,") == ["a", "b"]
+    assert ep.s3_bucket_of("s3://bkt/a/b") == "bkt" and ep.s3_bucket_of("gs://x") is None
+
+
+def test_every_contract_variable_is_read_by_the_entrypoint() -> None:
+    """The contract and the entrypoint agree: each contract name appears in the code."""
+    source = Path(ep.__file__).read_text()
+    missing = [v.name for v in CONTRACT if f'"{v.name}"' not in source]
+    assert not missing, missing
+    assert {
+        "DATABASE_URI",
+        "DB_PASSWORD",
+        "AUTH_PASSWORD",
+        "GOOGLE_AUTH_STRING",
+        "MLFLOW_FLASK_SERVER_SECRET_KEY",
+    } <= SECRET_NAMES
