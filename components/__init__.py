@@ -1,0 +1,1 @@
+"""Reusable MLflow ComponentResources, one sub-package per cloud with the same shape."""
