@@ -38,9 +38,13 @@ if ! id pgtest >/dev/null 2>&1; then
     useradd --system --no-create-home --shell /usr/sbin/nologin pgtest
 fi
 
-# Azurite (Azure Blob emulator), pinned in tests/image/node/package.json.
-if ! [ -x "$here/image/node/node_modules/.bin/azurite-blob" ]; then
-    (cd "$here/image/node" && npm install --no-audit --no-fund --loglevel=error)
+# Azurite (Azure Blob emulator), pinned in tests/image/node/package.json (+ lock file).
+# 3.35.0 runs on Debian 12's nodejs 18; azurite 3.36+ needs node >= 21.
+azurite_pin="$(sed -n 's/.*"azurite": *"\([^"]*\)".*/\1/p' "$here/image/node/package.json")"
+azurite_bin="$here/image/node/node_modules/.bin/azurite-blob"
+if ! [ -x "$azurite_bin" ] || [ "$("$azurite_bin" --version 2>/dev/null)" != "$azurite_pin" ]; then
+    # npm ci installs exactly the committed package-lock.json.
+    (cd "$here/image/node" && npm ci --no-audit --no-fund --loglevel=error)
 fi
 
 echo "install_services: ok"

@@ -38,7 +38,8 @@ AUTH_PERMISSIONS = ("READ", "EDIT", "MANAGE", "NO_PERMISSIONS")
 CONTRACT: tuple[EnvVar, ...] = (
     # Backend store
     EnvVar("DATABASE_URI", "Full SQLAlchemy URI of the backend store (seed 001). "
-           "Wins over the DB_* parts. Unset and no DB_HOST: SQLite in DATA_DIR.", secret=True),
+           "Wins over MLFLOW_BACKEND_STORE_URI, which wins over the DB_* parts. None of them: "
+           "SQLite in DATA_DIR.", secret=True),
     EnvVar("DB_ENGINE", "Backend engine when assembling the URI from parts: "
            + " | ".join(ENGINES) + ".", "postgresql"),
     EnvVar("DB_HOST", "Database host name, or an absolute path for a unix socket: the "
@@ -59,7 +60,8 @@ CONTRACT: tuple[EnvVar, ...] = (
     EnvVar("ARTIFACT_URL", "Artifact store URI: s3://, gs://, wasbs://, or a path (seed 001). "
            "Unset: DATA_DIR/artifacts."),
     EnvVar("ARTIFACT_MODE", "How clients reach artifacts: " + " | ".join(ARTIFACT_MODES)
-           + " (scenarios 5, 4, 6).", "proxied"),
+           + " (scenarios 5, 4, 6). direct needs ARTIFACT_URL; artifacts-only forbids a "
+           "database.", "proxied"),
     EnvVar("CREATE_BUCKET", "true: create a missing bucket on an S3-compatible endpoint "
            "(needs an s3:// ARTIFACT_URL and MLFLOW_S3_ENDPOINT_URL; local development). "
            "Any s3:// bucket is checked at start: a missing one stops the start with a "
@@ -72,22 +74,29 @@ CONTRACT: tuple[EnvVar, ...] = (
     EnvVar("AUTH_USERNAME", "Admin user name when auth is enabled.", "admin"),
     EnvVar("AUTH_PASSWORD", "Admin password (12+ characters) when auth is enabled; "
            "a changed value on a later start changes the admin's password.", secret=True),
-    EnvVar("AUTH_DATABASE_URL", "Database of the auth tables.", "the backend store", secret=True),
+    EnvVar("AUTH_DATABASE_URL", "SQLAlchemy URI of the auth tables' database (required for "
+           "auth with artifacts-only).", "the backend store", secret=True),
     EnvVar("AUTH_DEFAULT_PERMISSION", "Permission of a user on experiments it was not granted: "
            + " | ".join(AUTH_PERMISSIONS) + ".", "NO_PERMISSIONS"),
     EnvVar("MLFLOW_FLASK_SERVER_SECRET_KEY", "Flask session/CSRF key; required with auth. "
            "Every replica must get the same value.", secret=True),
     # Server
     EnvVar("PUBLIC_HOSTNAMES", "Comma-separated host names clients use (load balancer, domain). "
-           "Each is allowed with and without :80 / :443 in MLflow's Host check."),
-    EnvVar("CORS_ALLOWED_ORIGINS", "Comma-separated origins allowed by MLflow's CORS check."),
+           "Each is allowed with and without :80 / :443 in MLflow's Host check, plus localhost "
+           "and 127.0.0.1 with and without PORT. Unset: MLflow's default list (localhost and "
+           "private IPs only), so requests through a public name get 403: every cloud stack "
+           "must set it. Ignored when MLFLOW_SERVER_ALLOWED_HOSTS is set."),
+    EnvVar("CORS_ALLOWED_ORIGINS", "Comma-separated origins allowed by MLflow's CORS check. "
+           "Unset: https:// and http:// of each PUBLIC_HOSTNAMES name (the UI's own POSTs carry "
+           "an Origin header). Ignored when MLFLOW_SERVER_CORS_ALLOWED_ORIGINS is set."),
     EnvVar("PORT", "Port the server listens on (Cloud Run sets it).", "5000"),
     EnvVar("HOST", "Address the server binds.", "0.0.0.0"),
     EnvVar("SERVER_WORKERS", "uvicorn worker processes (about 300-400 MB each; a common "
            "choice is 2 per vCPU).", "2"),
     EnvVar("SERVER_KEEP_ALIVE_SECONDS", "HTTP keep-alive; longer than any load balancer's idle "
            "timeout in front of the server.", "650"),
-    EnvVar("DATA_DIR", "Where scenario 3 keeps its SQLite file and artifacts.", "/data"),
+    EnvVar("DATA_DIR", "Where scenario 3 keeps its SQLite file (DATA_DIR/mlflow.db) and "
+           "artifacts (DATA_DIR/artifacts); a volume in the container.", "/data"),
     EnvVar("MLFLOW_SERVER_ENABLE_JOB_EXECUTION", "MLflow's job runner; off by default "
            "(it costs about 2 GB per server).", "false"),
 )

@@ -560,7 +560,7 @@ def create_engine(url: URL, connect_timeout: int = 5) -> Engine:
 
 
 def wait_for_database(url: URL, seconds: int, sleep: float = 2.0) -> None:
-    """Connect with `SELECT 1` until it works or `seconds` pass (then ConfigError-free exit).
+    """Connect with `SELECT 1` until it works; after `seconds` raise StartError.
 
     Bounded by time and by attempt count; every failed attempt is logged with the
     masked URI and the driver's error class, never the password.
@@ -583,7 +583,8 @@ def wait_for_database(url: URL, seconds: int, sleep: float = 2.0) -> None:
                 return
             except sqlalchemy.exc.SQLAlchemyError as exc:
                 reason = _one_line(exc)
-                if time.monotonic() + sleep > deadline or attempt == max_attempts:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0 or attempt == max_attempts:
                     raise StartError(
                         f"database {mask_url(url)} not reachable after {seconds}s "
                         f"(DB_WAIT_SECONDS): {reason}"
@@ -594,7 +595,7 @@ def wait_for_database(url: URL, seconds: int, sleep: float = 2.0) -> None:
                     attempt,
                     reason,
                 )
-                time.sleep(sleep)
+                time.sleep(min(sleep, remaining))
     finally:
         engine.dispose()
 

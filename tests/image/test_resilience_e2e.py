@@ -1,0 +1,151 @@
+"""Start-up and failure behaviour against real PostgreSQL: replicas racing on an empty
+database, `migrate` mode, waiting for a database that is not there yet, and a kill -9
+while clients write (every acknowledged write survives)."""
+
+from __future__ import annotations
+
+import subprocess
+import threading
+import time
+
+import pytest
+from mlflow import MlflowClient
+from mlflow.server.auth.db.utils import _get_alembic_config as auth_alembic_config
+from mlflow.store.db.utils import _get_latest_schema_revision
+from alembic.script import ScriptDirectory
+
+from tests import services
+from tests.image.conftest import NASTY_PASSWORD, unique
+
+pytestmark = pytest.mark.e2e
+
+
+def pg_env(pg: services.Postgres, db: str, user: str) -> dict[str, str]:
+    """DB_* variables for a database on the session's PostgreSQL."""
+    return {"DB_HOST": "127.0.0.1", "DB_PORT": str(pg.port), "DB_NAME": db, "DB_USER": user,
+            "DB_PASSWORD": NASTY_PASSWORD}
+
+
+def auth_head() -> str:
+    """The auth schema's head revision in this MLflow."""
+    return str(ScriptDirectory.from_config(auth_alembic_config("")).get_current_head())
+
+
+def test_three_replicas_race_on_empty_database(pg, server_factory, tmp_path) -> None:
+    """3 entrypoints at once on an empty database (auth on): all healthy, migrated once."""
+    db, user = unique("db"), unique("u")
+    pg.create_database(db, user, NASTY_PASSWORD)
+    env = {**pg_env(pg, db, user), "DATA_DIR": str(tmp_path), "AUTH_ENABLED": "true",
+           "AUTH_PASSWORD": "race-admin-password", "MLFLOW_FLASK_SERVER_SECRET_KEY": "k" * 32}
+    replicas = [server_factory(env) for _ in range(3)]
+    for replica in replicas:
+        replica.start()
+    for replica in replicas:
+        replica.wait_healthy(timeout=180)
+    assert pg.query(db, "SELECT version_num FROM alembic_version") == [
+        (_get_latest_schema_revision(),)]
+    assert pg.query(db, "SELECT version_num FROM alembic_version_auth") == [(auth_head(),)]
+    logs = [r.log() for r in replicas]
+    assert sum("created tracking schema" in log for log in logs) == 1, logs
+    assert sum("tracking schema already at" in log for log in logs) == 2
+    assert sum("created admin user" in log for log in logs) == 1
+    assert pg.query(db, "SELECT count(*) FROM users") == [(1,)]
+
+
+def test_migrate_mode(pg, tmp_path) -> None:
+    """`migrate` creates the schema and exits 0; a second run finds it at head."""
+    db, user = unique("db"), unique("u")
+    pg.create_database(db, user, NASTY_PASSWORD)
+    env = {**pg_env(pg, db, user), "DATA_DIR": str(tmp_path)}
+    first = services.run_entrypoint(env, "migrate")
+    assert first.returncode == 0, first.stderr
+    assert "created tracking schema" in first.stderr
+    second = services.run_entrypoint(env, "migrate")
+    assert second.returncode == 0, second.stderr
+    assert "tracking schema already at" in second.stderr
+    assert pg.query(db, "SELECT version_num FROM alembic_version") == [
+        (_get_latest_schema_revision(),)]
+    assert "rd%25" not in first.stderr + second.stderr and NASTY_PASSWORD not in first.stderr
+
+
+def test_waits_for_database_then_proceeds(pg, tmp_path) -> None:
+    """The database appears 4 s after start: logged retries, then migrate succeeds."""
+    db, user = unique("db"), unique("u")
+    env = {**pg_env(pg, db, user), "DATA_DIR": str(tmp_path), "DB_WAIT_SECONDS": "60"}
+    proc = subprocess.Popen(services.entrypoint_command("migrate"),
+                            env=services.entrypoint_env(env), stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    try:
+        time.sleep(4)
+        assert proc.poll() is None, proc.communicate()[0]
+        pg.create_database(db, user, NASTY_PASSWORD)
+        output, _ = proc.communicate(timeout=90)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+    assert proc.returncode == 0, output
+    assert "not reachable yet (attempt 1)" in output
+    assert "created tracking schema" in output
+    assert NASTY_PASSWORD not in output and "rd%25" not in output
+
+
+def test_gives_up_on_absent_database_after_db_wait_seconds(tmp_path) -> None:
+    """Nothing listens: exit 1 after about DB_WAIT_SECONDS with one masked error line."""
+    env = {"DB_HOST": "127.0.0.1", "DB_PORT": str(services.free_port()),
+           "DB_PASSWORD": NASTY_PASSWORD, "DB_WAIT_SECONDS": "3", "DATA_DIR": str(tmp_path)}
+    started = time.monotonic()
+    result = services.run_entrypoint(env, timeout=60)
+    elapsed = time.monotonic() - started
+    assert result.returncode == 1, result.stderr
+    assert "not reachable after 3s (DB_WAIT_SECONDS)" in result.stderr
+    assert "***" in result.stderr and NASTY_PASSWORD not in result.stderr
+    assert "rd%25" not in result.stderr
+    assert 2.5 < elapsed < 15, elapsed
+
+
+def test_kill_9_keeps_every_acknowledged_write(pg, s3, server_factory, tmp_path) -> None:
+    """Writers run; the server is SIGKILLed; after restart every acknowledged run is there."""
+    db, user, bucket = unique("db"), unique("u"), unique("bkt")
+    pg.create_database(db, user, NASTY_PASSWORD)
+    services.create_s3_bucket(s3, bucket)
+    env = {**pg_env(pg, db, user), **s3.env, "ARTIFACT_URL": f"s3://{bucket}/a",
+           "SERVER_WORKERS": "2"}
+    port = services.free_port()
+    server = server_factory(env, port=port).start().wait_healthy()
+    client = MlflowClient(server.url)
+    experiment_id = client.create_experiment(unique("crash"))
+    acknowledged: list[tuple[str, int]] = []
+    lock = threading.Lock()
+    stop = threading.Event()
+
+    def writer() -> None:
+        """Create runs and log a metric until stopped or the server goes away."""
+        own = MlflowClient(server.url)
+        for i in range(10_000):
+            if stop.is_set():
+                return
+            try:
+                run_id = own.create_run(experiment_id).info.run_id
+                own.log_metric(run_id, "step", float(i), step=i)
+            except Exception:  # noqa: BLE001 - the server was killed: stop writing
+                return
+            with lock:
+                acknowledged.append((run_id, i))
+
+    threads = [threading.Thread(target=writer, daemon=True) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    time.sleep(4)
+    server.kill9()
+    stop.set()
+    for thread in threads:
+        thread.join(60)
+    assert len(acknowledged) >= 5, "writers made no progress before the crash"
+
+    restarted = server_factory(env, port=port).start().wait_healthy()
+    client = MlflowClient(restarted.url)
+    for run_id, i in acknowledged:
+        run = client.get_run(run_id)
+        assert run.data.metrics["step"] == float(i), run_id
+    assert len(client.search_runs([experiment_id], max_results=50000)) >= len(acknowledged)
