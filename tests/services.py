@@ -138,11 +138,9 @@ def _stop(proc: subprocess.Popen[bytes], timeout: float = 10) -> None:
         proc.wait(5)
 
 
-def _run(cmd: list[str], timeout: float = 120, **kwargs: object) -> None:
+def _run(cmd: list[str], timeout: float = 120) -> None:
     """Run a setup command; on failure raise with its output."""
-    result = subprocess.run(
-        cmd, capture_output=True, text=True, timeout=timeout, check=False, **kwargs
-    )  # type: ignore[call-overload]  # kwargs are Popen's
+    result = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
     if result.returncode != 0:
         raise RuntimeError(f"{cmd[0]} failed ({result.returncode}): {result.stderr[-2000:]}")
 

@@ -566,6 +566,7 @@ def wait_for_database(url: URL, seconds: int, sleep: float = 2.0) -> None:
     masked URI and the driver's error class, never the password.
     """
     import sqlalchemy
+    import sqlalchemy.exc
 
     if url.drivername == "sqlite":
         Path(url.database or "").parent.mkdir(parents=True, exist_ok=True)

@@ -11,19 +11,23 @@ import filecmp
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import mlflow
+import mlflow.artifacts
 import mlflow.pyfunc
 import pandas as pd
 from mlflow import MlflowClient
 from mlflow.entities import Metric, Param, RunTag
+from mlflow.pyfunc.model import PythonModel
 from mlflow.store.artifact.artifact_repository_registry import get_artifact_repository
 
 
-class TinyModel(mlflow.pyfunc.PythonModel):
+class TinyModel(PythonModel):
     """A pyfunc model with no dependencies: the length of each `text` value."""
 
-    def predict(self, context, model_input, params=None):
+    # MLflow's base `predict` has no return annotation, so pyright infers None for it.
+    def predict(self, context, model_input, params: dict[str, Any] | None = None):  # pyright: ignore[reportIncompatibleMethodOverride]
         """Return len() of each value of the `text` column."""
         return [len(str(value)) for value in model_input["text"]]
 

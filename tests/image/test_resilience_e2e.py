@@ -9,10 +9,10 @@ import threading
 import time
 
 import pytest
+from alembic.script import ScriptDirectory
 from mlflow import MlflowClient
 from mlflow.server.auth.db.utils import _get_alembic_config as auth_alembic_config
 from mlflow.store.db.utils import _get_latest_schema_revision
-from alembic.script import ScriptDirectory
 
 from tests import services
 from tests.image.conftest import NASTY_PASSWORD, unique
@@ -22,8 +22,13 @@ pytestmark = pytest.mark.e2e
 
 def pg_env(pg: services.Postgres, db: str, user: str) -> dict[str, str]:
     """DB_* variables for a database on the session's PostgreSQL."""
-    return {"DB_HOST": "127.0.0.1", "DB_PORT": str(pg.port), "DB_NAME": db, "DB_USER": user,
-            "DB_PASSWORD": NASTY_PASSWORD}
+    return {
+        "DB_HOST": "127.0.0.1",
+        "DB_PORT": str(pg.port),
+        "DB_NAME": db,
+        "DB_USER": user,
+        "DB_PASSWORD": NASTY_PASSWORD,
+    }
 
 
 def auth_head() -> str:
@@ -35,15 +40,21 @@ def test_three_replicas_race_on_empty_database(pg, server_factory, tmp_path) -> 
     """3 entrypoints at once on an empty database (auth on): all healthy, migrated once."""
     db, user = unique("db"), unique("u")
     pg.create_database(db, user, NASTY_PASSWORD)
-    env = {**pg_env(pg, db, user), "DATA_DIR": str(tmp_path), "AUTH_ENABLED": "true",
-           "AUTH_PASSWORD": "race-admin-password", "MLFLOW_FLASK_SERVER_SECRET_KEY": "k" * 32}
+    env = {
+        **pg_env(pg, db, user),
+        "DATA_DIR": str(tmp_path),
+        "AUTH_ENABLED": "true",
+        "AUTH_PASSWORD": "race-admin-password",
+        "MLFLOW_FLASK_SERVER_SECRET_KEY": "k" * 32,
+    }
     replicas = [server_factory(env) for _ in range(3)]
     for replica in replicas:
         replica.start()
     for replica in replicas:
         replica.wait_healthy(timeout=180)
     assert pg.query(db, "SELECT version_num FROM alembic_version") == [
-        (_get_latest_schema_revision(),)]
+        (_get_latest_schema_revision(),)
+    ]
     assert pg.query(db, "SELECT version_num FROM alembic_version_auth") == [(auth_head(),)]
     logs = [r.log() for r in replicas]
     assert sum("created tracking schema" in log for log in logs) == 1, logs
@@ -64,7 +75,8 @@ def test_migrate_mode(pg, tmp_path) -> None:
     assert second.returncode == 0, second.stderr
     assert "tracking schema already at" in second.stderr
     assert pg.query(db, "SELECT version_num FROM alembic_version") == [
-        (_get_latest_schema_revision(),)]
+        (_get_latest_schema_revision(),)
+    ]
     assert "rd%25" not in first.stderr + second.stderr and NASTY_PASSWORD not in first.stderr
 
 
@@ -72,9 +84,13 @@ def test_waits_for_database_then_proceeds(pg, tmp_path) -> None:
     """The database appears 4 s after start: logged retries, then migrate succeeds."""
     db, user = unique("db"), unique("u")
     env = {**pg_env(pg, db, user), "DATA_DIR": str(tmp_path), "DB_WAIT_SECONDS": "60"}
-    proc = subprocess.Popen(services.entrypoint_command("migrate"),
-                            env=services.entrypoint_env(env), stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        services.entrypoint_command("migrate"),
+        env=services.entrypoint_env(env),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         time.sleep(4)
         assert proc.poll() is None, proc.communicate()[0]
@@ -92,8 +108,13 @@ def test_waits_for_database_then_proceeds(pg, tmp_path) -> None:
 
 def test_gives_up_on_absent_database_after_db_wait_seconds(tmp_path) -> None:
     """Nothing listens: exit 1 after about DB_WAIT_SECONDS with one masked error line."""
-    env = {"DB_HOST": "127.0.0.1", "DB_PORT": str(services.free_port()),
-           "DB_PASSWORD": NASTY_PASSWORD, "DB_WAIT_SECONDS": "3", "DATA_DIR": str(tmp_path)}
+    env = {
+        "DB_HOST": "127.0.0.1",
+        "DB_PORT": str(services.free_port()),
+        "DB_PASSWORD": NASTY_PASSWORD,
+        "DB_WAIT_SECONDS": "3",
+        "DATA_DIR": str(tmp_path),
+    }
     started = time.monotonic()
     result = services.run_entrypoint(env, timeout=60)
     elapsed = time.monotonic() - started
@@ -109,8 +130,12 @@ def test_kill_9_keeps_every_acknowledged_write(pg, s3, server_factory, tmp_path)
     db, user, bucket = unique("db"), unique("u"), unique("bkt")
     pg.create_database(db, user, NASTY_PASSWORD)
     services.create_s3_bucket(s3, bucket)
-    env = {**pg_env(pg, db, user), **s3.env, "ARTIFACT_URL": f"s3://{bucket}/a",
-           "SERVER_WORKERS": "2"}
+    env = {
+        **pg_env(pg, db, user),
+        **s3.env,
+        "ARTIFACT_URL": f"s3://{bucket}/a",
+        "SERVER_WORKERS": "2",
+    }
     port = services.free_port()
     server = server_factory(env, port=port).start().wait_healthy()
     client = MlflowClient(server.url)
@@ -128,7 +153,7 @@ def test_kill_9_keeps_every_acknowledged_write(pg, s3, server_factory, tmp_path)
             try:
                 run_id = own.create_run(experiment_id).info.run_id
                 own.log_metric(run_id, "step", float(i), step=i)
-            except Exception:  # noqa: BLE001 - the server was killed: stop writing
+            except Exception:
                 return
             with lock:
                 acknowledged.append((run_id, i))
