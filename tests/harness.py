@@ -12,6 +12,7 @@ under mocks and returns what it registered and exported.
 from __future__ import annotations
 
 import asyncio
+import json
 import runpy
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ from typing import Any
 
 import pulumi
 from pulumi.runtime import config as runtime_config
+from pulumi.runtime.mocks import MockMonitor
 from pulumi.runtime.settings import set_root_resource
 from pulumi.runtime.stack import Stack, run_pulumi_func
 
@@ -61,13 +63,16 @@ class RecordingMocks(pulumi.runtime.Mocks):
     resources: list[Registered] = field(default_factory=list)
     invokes: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
 
+    lineage: dict[tuple[str, str], tuple[str, str | None]] = field(default_factory=dict)
+    """(type, name) -> (URN, parent URN), filled by `RecordingMonitor` (MockResourceArgs has
+    no parent)."""
+
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict]:
         extra = OUTPUTS.get(args.typ)
         state = {**args.inputs, **(extra(args) if extra else {})}
-        parent = getattr(args, "parent", None) or getattr(args, "parent_urn", None)
+        urn, parent = self.lineage.get((args.typ, args.name), (_urn(args.typ, args.name), None))
         self.resources.append(
-            Registered(args.typ, args.name, dict(args.inputs), _urn(args.typ, args.name),
-                       parent if isinstance(parent, str) else None, args.provider)
+            Registered(args.typ, args.name, dict(args.inputs), urn, parent, args.provider)
         )
         resource_id = state.pop("id", None) or f"{args.name}-id"
         return resource_id, state
@@ -95,8 +100,28 @@ class RecordingMocks(pulumi.runtime.Mocks):
         return sorted(r.type for r in self.resources)
 
 
+    def by_urn(self, urn: str) -> Registered:
+        """The resource with this URN."""
+        found = [r for r in self.resources if r.urn == urn]
+        assert len(found) == 1, f"expected one resource with URN {urn}, found {len(found)}"
+        return found[0]
+
+
 def _urn(type_token: str, name: str) -> str:
     return f"urn:pulumi:{STACK}::{PROJECT}::{type_token}::{name}"
+
+
+class RecordingMonitor(MockMonitor):
+    """The SDK's mock monitor, also telling the mocks each resource's URN and parent URN."""
+
+    def __init__(self, mocks: RecordingMocks):
+        super().__init__(mocks)
+        self.recording = mocks
+
+    def RegisterResource(self, request: Any) -> Any:  # noqa: N802  # the gRPC method's name
+        urn = self.make_urn(request.parent, request.type, request.name)
+        self.recording.lineage[(request.type, request.name)] = (urn, request.parent or None)
+        return super().RegisterResource(request)
 
 
 @dataclass
@@ -112,8 +137,6 @@ class ProgramResult:
 
 def set_config(values: dict[str, Any], secret_keys: tuple[str, ...] = ()) -> None:
     """Replace the stack config with `values` (keys without namespace; lists/dicts as JSON)."""
-    import json
-
     full = {
         f"{PROJECT}:{k}": v if isinstance(v, str) else json.dumps(v) for k, v in values.items()
     }
@@ -124,7 +147,9 @@ def new_mocks() -> RecordingMocks:
     """Install fresh recording mocks with a fresh event loop."""
     asyncio.set_event_loop(asyncio.new_event_loop())
     mocks = RecordingMocks()
-    pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=STACK, preview=False)
+    pulumi.runtime.set_mocks(
+        mocks, project=PROJECT, stack=STACK, preview=False, monitor=RecordingMonitor(mocks)
+    )
     return mocks
 
 
@@ -132,9 +157,14 @@ def run_program(
     program: Callable[[], None] | None = None,
     config: dict[str, Any] | None = None,
     secret_keys: tuple[str, ...] = (),
+    mocks: RecordingMocks | None = None,
 ) -> ProgramResult:
-    """Run `program` (default: the project's `__main__.py`) in a Stack under fresh mocks."""
-    mocks = new_mocks()
+    """Run `program` (default: the project's `__main__.py`) in a Stack under fresh mocks.
+
+    Pass `mocks` (from `new_mocks()`, installed) to inspect what was registered even when
+    the program raises, e.g. that a config error registered nothing.
+    """
+    mocks = mocks if mocks is not None else new_mocks()
     set_config(config or {}, secret_keys)
     main = program or (lambda: runpy.run_path(str(ROOT / "__main__.py"), run_name="__main__"))
     loop = asyncio.get_event_loop()

@@ -1,0 +1,26 @@
+"""MLflow on the local Docker engine: the same component shape as every cloud.
+
+`Database` (PostgreSQL / MySQL container), `Credentials` (MinIO's S3 key pair),
+`Bucket` (MinIO container), `Service` (the mlflow-server image built from `docker/`
+and run on 127.0.0.1), and `MlflowServer`, which wires them for one scenario.
+Type tokens: `mlflow-local:index:<ClassName>`.
+"""
+
+from components.local.bucket import Bucket, BucketArgs
+from components.local.credentials import Credentials, CredentialsArgs
+from components.local.database import Database, DatabaseArgs
+from components.local.server import MlflowServer, MlflowServerArgs
+from components.local.service import Service, ServiceArgs
+
+__all__ = [
+    "Bucket",
+    "BucketArgs",
+    "Credentials",
+    "CredentialsArgs",
+    "Database",
+    "DatabaseArgs",
+    "MlflowServer",
+    "MlflowServerArgs",
+    "Service",
+    "ServiceArgs",
+]
