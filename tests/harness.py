@@ -99,7 +99,6 @@ class RecordingMocks(pulumi.runtime.Mocks):
         """Sorted type tokens of everything registered (the graph's shape)."""
         return sorted(r.type for r in self.resources)
 
-
     def by_urn(self, urn: str) -> Registered:
         """The resource with this URN."""
         found = [r for r in self.resources if r.urn == urn]
@@ -137,9 +136,7 @@ class ProgramResult:
 
 def set_config(values: dict[str, Any], secret_keys: tuple[str, ...] = ()) -> None:
     """Replace the stack config with `values` (keys without namespace; lists/dicts as JSON)."""
-    full = {
-        f"{PROJECT}:{k}": v if isinstance(v, str) else json.dumps(v) for k, v in values.items()
-    }
+    full = {f"{PROJECT}:{k}": v if isinstance(v, str) else json.dumps(v) for k, v in values.items()}
     runtime_config.set_all_config(full, [f"{PROJECT}:{k}" for k in secret_keys])
 
 
