@@ -1,0 +1,313 @@
+"""`MlflowServer`: the AWS deployment of one MLflow scenario, wired from the four components."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TypedDict
+
+import pulumi
+import pulumi_random as random
+
+from components.aws.bucket import ArtifactBucket
+from components.aws.database import Database
+from components.aws.identity import Identity
+from components.aws.network import Network
+from components.aws.policies import DB_ENGINES
+from components.aws.service import Service
+from components.environment import DEFAULT_PORT, DatabaseEndpoint
+
+SCENARIOS = ("direct", "proxied", "artifacts-only")
+"""MLflow scenarios 4, 5 and 6 (3, local-server, keeps SQLite in the container: local only)."""
+
+
+class MlflowServerArgs(TypedDict, total=False):
+    """Inputs of `MlflowServer`: the stack config, flattened. All plain values but the
+    admin password."""
+
+    scenario: str
+    """direct (4), proxied (5, default) or artifacts-only (6)."""
+    db_engine: str
+    """postgresql (default) or mysql; direct and proxied only."""
+    db_size: str
+    """small (default), medium or large."""
+    db_storage_gb: int
+    """Database storage in GB. Default 20."""
+    db_high_availability: bool
+    """RDS multi-AZ. Default False."""
+    db_backup_retention_days: int
+    """Backup retention in days. Default 7."""
+    auth_enabled: bool
+    """MLflow basic-auth (not with artifacts-only). Default True except artifacts-only."""
+    admin_username: str
+    """The basic-auth admin. Default admin."""
+    admin_password: pulumi.Input[str] | None
+    """The admin password (secret); None: generated (RandomPassword)."""
+    default_permission: str
+    """Permission on experiments a user was not granted. Default NO_PERMISSIONS."""
+    replicas: int
+    """Server tasks at deploy time. Default 2."""
+    min_replicas: int
+    """Autoscaling lower bound. Default `replicas`."""
+    max_replicas: int
+    """Autoscaling upper bound. Default max(4, replicas)."""
+    cpu: float
+    """vCPU per task. Default 1."""
+    memory_mb: int
+    """Memory per task in MB. Default 2048."""
+    domain: str | None
+    """Custom domain: ACM certificate and HTTPS."""
+    allowed_hosts: Sequence[str]
+    """Extra Host header values MLflow accepts."""
+    allowed_cidrs: Sequence[str]
+    """CIDRs that may reach the load balancer. Default ["0.0.0.0/0"]."""
+    log_retention_days: int
+    """Server log retention in days. Default 30."""
+    artifact_versioning: bool
+    """Bucket versioning. Default True."""
+    artifact_noncurrent_days: int
+    """Days before non-current artifact versions expire. Default 30."""
+    artifact_force_destroy: bool
+    """Let destroy delete a non-empty bucket. Default False."""
+    artifact_kms_key_arn: str | None
+    """Customer-managed KMS key of the bucket; None: SSE-S3."""
+    client_access_key: bool
+    """direct only: an IAM user and access key for clients. Default False."""
+    client_principal_arns: Sequence[str]
+    """direct only: principals that may assume the client role (default: this account)."""
+    vpc_cidr: str
+    """CIDR of a new VPC. Default 10.0.0.0/16."""
+    vpc_id: str | None
+    """An existing VPC instead (with the subnet ids)."""
+    public_subnet_ids: Sequence[str]
+    """Existing public subnets (with vpc_id)."""
+    private_subnet_ids: Sequence[str]
+    """Existing private subnets (with vpc_id)."""
+    deletion_protection: bool
+    """Protect the database (RDS deletion protection, final snapshot) and the bucket
+    (Pulumi protect). Default True."""
+    image_context: str
+    """Docker build context of the mlflow-server image (the repository's docker/)."""
+    image: str | None
+    """A prebuilt image reference instead of building one."""
+    tags: Mapping[str, str]
+    """Tags on every taggable resource."""
+
+
+class MlflowServer(pulumi.ComponentResource):
+    """An MLflow tracking server on AWS for scenario direct, proxied or artifacts-only.
+
+    Children: `Network`, `ArtifactBucket`, `Database` (not artifacts-only), `Identity`,
+    `Service`, and a RandomPassword for the admin when auth is on and none is given.
+    """
+
+    url: pulumi.Output[str]
+    """Tracking URI clients use."""
+    artifact_location: pulumi.Output[str]
+    """s3://bucket of the artifacts."""
+    load_balancer_dns_name: pulumi.Output[str]
+    """DNS name of the load balancer."""
+    database_secret_arn: pulumi.Output[str | None]
+    """Secrets Manager ARN of the database credentials (None for artifacts-only)."""
+    admin_username: pulumi.Output[str | None]
+    """The basic-auth admin (None without auth)."""
+    admin_password: pulumi.Output[str | None]
+    """The admin password (secret; None without auth)."""
+    admin_password_secret_arn: pulumi.Output[str | None]
+    """Secrets Manager ARN of the admin password (None without auth)."""
+    flask_secret_key_secret_arn: pulumi.Output[str | None]
+    """Secrets Manager ARN of the Flask key (None without auth)."""
+    client_policy_arn: pulumi.Output[str | None]
+    """direct: the clients' bucket policy."""
+    client_role_arn: pulumi.Output[str | None]
+    """direct: the role clients assume."""
+    client_access_key_id: pulumi.Output[str | None]
+    """direct with an access key: its id."""
+    client_secret_access_key: pulumi.Output[str | None]
+    """direct with an access key: its secret (secret)."""
+    certificate_validation_records: pulumi.Output[list[dict[str, str]]]
+    """With a domain: DNS records validating its certificate."""
+
+    def __init__(
+        self, name: str, args: MlflowServerArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        scenario = args.get("scenario", "proxied")
+        if scenario not in SCENARIOS:
+            raise ValueError(f"scenario: {scenario!r} is not one of {', '.join(SCENARIOS)}")
+        has_database = scenario != "artifacts-only"
+        engine = args.get("db_engine", "postgresql")
+        if engine not in DB_ENGINES:
+            raise ValueError(f"db_engine: {engine!r} is not one of {', '.join(DB_ENGINES)}")
+        auth = args.get("auth_enabled", has_database)
+        if auth and not has_database:
+            raise ValueError("auth_enabled: basic-auth needs a tracking server, not artifacts-only")
+        client_access = scenario == "direct"
+        if args.get("client_access_key") and not client_access:
+            raise ValueError("client_access_key: only with scenario 'direct'")
+        protect = args.get("deletion_protection", True)
+        tags = dict(args.get("tags") or {})
+        image, image_context = _image_args(args)
+
+        super().__init__("mlflow-aws:index:MlflowServer", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+
+        self.network = Network(
+            f"{name}-net",
+            {
+                "vpc_cidr": args.get("vpc_cidr", "10.0.0.0/16"),
+                "vpc_id": args.get("vpc_id"),
+                "public_subnet_ids": args.get("public_subnet_ids", ()),
+                "private_subnet_ids": args.get("private_subnet_ids", ()),
+                "allowed_cidrs": args.get("allowed_cidrs", ("0.0.0.0/0",)),
+                "container_port": DEFAULT_PORT,
+                "database_port": DB_ENGINES[engine][3] if has_database else None,
+                "tags": tags,
+            },
+            opts=child,
+        )
+        self.bucket = ArtifactBucket(
+            f"{name}-artifacts",
+            {
+                "versioning": args.get("artifact_versioning", True),
+                "noncurrent_version_days": args.get("artifact_noncurrent_days", 30),
+                "force_destroy": args.get("artifact_force_destroy", False),
+                "deletion_protection": protect,
+                "kms_key_arn": args.get("artifact_kms_key_arn"),
+                "tags": tags,
+            },
+            opts=child,
+        )
+        self.database: Database | None = None
+        endpoint: DatabaseEndpoint | None = None
+        if has_database:
+            self.database = Database(
+                f"{name}-db",
+                {
+                    "subnet_ids": self.network.private_subnet_ids,
+                    "security_group_id": self.network.database_security_group_id.apply(
+                        lambda sg: sg or ""
+                    ),
+                    "engine": engine,
+                    "size": args.get("db_size", "small"),
+                    "storage_gb": args.get("db_storage_gb", 20),
+                    "high_availability": args.get("db_high_availability", False),
+                    "backup_retention_days": args.get("db_backup_retention_days", 7),
+                    "deletion_protection": protect,
+                    "tags": tags,
+                },
+                opts=child,
+            )
+            db = self.database
+            endpoint = DatabaseEndpoint(
+                engine=db.engine,
+                host=db.host,
+                port=db.port,
+                name=db.name,
+                username=db.username,
+                password=db.password,
+                sslmode=db.sslmode,
+            )
+        self.identity = Identity(
+            f"{name}-identity",
+            {
+                "bucket_arn": self.bucket.arn,
+                "kms_key_arn": self.bucket.kms_key_arn,
+                "client_access": client_access,
+                "client_access_key": args.get("client_access_key", False),
+                "client_principal_arns": args.get("client_principal_arns", ()),
+                "tags": tags,
+            },
+            opts=child,
+        )
+        admin_password: pulumi.Output[str] | None = None
+        if auth:
+            given = args.get("admin_password")
+            if given is None:
+                generated = random.RandomPassword(
+                    f"{name}-admin-password",
+                    length=24,
+                    special=True,
+                    override_special="-_.~!#%^*",
+                    min_lower=1,
+                    min_upper=1,
+                    min_numeric=1,
+                    opts=child,
+                )
+                given = generated.result
+            admin_password = pulumi.Output.secret(given)
+        admin_username = args.get("admin_username", "admin")
+        self.service = Service(
+            f"{name}-server",
+            {
+                "scenario": scenario,
+                "artifact_url": self.bucket.uri,
+                "database": endpoint,
+                "database_password_value_from": self.database.password_value_from
+                if self.database
+                else None,
+                "database_secret_arn": self.database.secret_arn if self.database else None,
+                "auth_enabled": auth,
+                "admin_username": admin_username,
+                "admin_password": admin_password,
+                "default_permission": args.get("default_permission", "NO_PERMISSIONS"),
+                "domain": args.get("domain"),
+                "allowed_hosts": args.get("allowed_hosts", ()),
+                "vpc_id": self.network.vpc_id,
+                "public_subnet_ids": self.network.public_subnet_ids,
+                "private_subnet_ids": self.network.private_subnet_ids,
+                "load_balancer_security_group_id": self.network.load_balancer_security_group_id,
+                "service_security_group_id": self.network.service_security_group_id,
+                "task_role_arn": self.identity.task_role_arn,
+                "replicas": args.get("replicas", 2),
+                "min_replicas": args.get("min_replicas", args.get("replicas", 2)),
+                "max_replicas": args.get("max_replicas", max(4, args.get("replicas", 2))),
+                "cpu": args.get("cpu", 1.0),
+                "memory_mb": args.get("memory_mb", 2048),
+                "log_retention_days": args.get("log_retention_days", 30),
+                "image": image,
+                "image_context": image_context or "",
+                "tags": tags,
+            },
+            opts=child,
+        )
+
+        none: pulumi.Output[str | None] = pulumi.Output.from_input(None)
+        self.url = self.service.url
+        self.artifact_location = self.bucket.uri
+        self.load_balancer_dns_name = self.service.load_balancer_dns_name
+        self.database_secret_arn = self.database.secret_arn if self.database else none
+        self.admin_username = pulumi.Output.from_input(admin_username) if auth else none
+        self.admin_password = admin_password if admin_password is not None else none
+        self.admin_password_secret_arn = self.service.admin_password_secret_arn
+        self.flask_secret_key_secret_arn = self.service.flask_secret_key_secret_arn
+        self.client_policy_arn = self.identity.client_policy_arn
+        self.client_role_arn = self.identity.client_role_arn
+        self.client_access_key_id = self.identity.client_access_key_id
+        self.client_secret_access_key = self.identity.client_secret_access_key
+        self.certificate_validation_records = self.service.certificate_validation_records
+        self.register_outputs(
+            {
+                "url": self.url,
+                "artifact_location": self.artifact_location,
+                "load_balancer_dns_name": self.load_balancer_dns_name,
+                "database_secret_arn": self.database_secret_arn,
+                "admin_username": self.admin_username,
+                "admin_password": self.admin_password,
+                "admin_password_secret_arn": self.admin_password_secret_arn,
+                "flask_secret_key_secret_arn": self.flask_secret_key_secret_arn,
+                "client_policy_arn": self.client_policy_arn,
+                "client_role_arn": self.client_role_arn,
+                "client_access_key_id": self.client_access_key_id,
+                "client_secret_access_key": self.client_secret_access_key,
+                "certificate_validation_records": self.certificate_validation_records,
+            }
+        )
+
+
+def _image_args(args: MlflowServerArgs) -> tuple[str | None, str | None]:
+    image = args.get("image")
+    if image:
+        return image, None
+    context = args.get("image_context")
+    if not context:
+        raise ValueError("image_context: required unless image is given")
+    return None, context

@@ -1,0 +1,601 @@
+"""`Service`: the mlflow-server image on ECS Fargate behind an Application Load Balancer."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any, Required, TypedDict
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_docker_build as docker_build
+import pulumi_random as random
+from pulumi_aws import acm, appautoscaling, cloudwatch, ecr, ecs, iam, lb, secretsmanager
+
+from components.aws.policies import (
+    context_digest,
+    fargate_memory_sizes,
+    physical_name,
+    read_secrets_policy,
+    service_assume_role_policy,
+)
+from components.environment import DEFAULT_PORT, DatabaseEndpoint, server_environment
+
+CONTAINER_NAME = "mlflow"
+EXECUTION_POLICY_ARN = "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"
+"""AWS-managed: ECR pull and CloudWatch Logs writes, nothing else (secrets are added per ARN)."""
+IDLE_TIMEOUT_SECONDS = 300
+"""ALB idle timeout: a large artifact upload through the proxy may pause this long; the image's
+SERVER_KEEP_ALIVE_SECONDS (650) stays above it, so the ALB never reuses a closed connection."""
+CPU_TARGET_PERCENT = 60.0
+"""Target-tracking: add tasks when the average CPU goes above this."""
+HEALTH_GRACE_SECONDS = 600
+"""The first task on an empty database runs every migration before it serves /health."""
+TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
+"""TLS 1.3 and 1.2 only."""
+HEALTH_COMMAND = (
+    "import os, urllib.request; urllib.request.urlopen("
+    "'http://127.0.0.1:%s/health' % os.environ.get('PORT', '5000'), timeout=4)"
+)
+"""The image's own HEALTHCHECK (python: the slim base image has no curl)."""
+SECRET_SUFFIXES = {
+    "AUTH_PASSWORD": "admin-password",
+    "MLFLOW_FLASK_SERVER_SECRET_KEY": "flask-secret-key",
+}
+FARGATE_CPU = {0.25: 256, 0.5: 512, 1.0: 1024, 2.0: 2048, 4.0: 4096}
+"""vCPU -> Fargate cpu units."""
+
+
+class ServiceArgs(TypedDict, total=False):
+    """Inputs of `Service`. Fields that decide which resources exist are plain values."""
+
+    scenario: Required[str]
+    """direct, proxied or artifacts-only. Required."""
+    artifact_url: Required[pulumi.Input[str]]
+    """s3://bucket of the artifacts. Required."""
+    database: DatabaseEndpoint | None
+    """The backend store (direct, proxied); None for artifacts-only."""
+    database_password_value_from: pulumi.Input[str] | None
+    """ECS `valueFrom` of the database password (`<secret arn>:password::`); with `database`."""
+    database_secret_arn: pulumi.Input[str] | None
+    """ARN of that secret: the execution role may read it; with `database`."""
+    auth_enabled: bool
+    """Run MLflow's basic-auth app. Default False."""
+    admin_username: str
+    """The basic-auth admin user. Default admin."""
+    admin_password: pulumi.Input[str] | None
+    """The admin password (secret): stored in Secrets Manager; required with auth."""
+    default_permission: str
+    """Permission on experiments a user was not granted. Default NO_PERMISSIONS."""
+    domain: str | None
+    """Custom domain: an ACM certificate (DNS validation), HTTPS, HTTP redirected to HTTPS."""
+    allowed_hosts: Sequence[str]
+    """Extra Host header values MLflow accepts (beyond the ALB name and the domain)."""
+    vpc_id: Required[pulumi.Input[str]]
+    """VPC of the target group. Required."""
+    public_subnet_ids: Required[pulumi.Input[Sequence[str]]]
+    """Subnets of the load balancer. Required."""
+    private_subnet_ids: Required[pulumi.Input[Sequence[str]]]
+    """Subnets of the tasks (no public IP). Required."""
+    load_balancer_security_group_id: Required[pulumi.Input[str]]
+    """Security group of the load balancer. Required."""
+    service_security_group_id: Required[pulumi.Input[str]]
+    """Security group of the tasks. Required."""
+    task_role_arn: Required[pulumi.Input[str]]
+    """Role the containers run as (bucket access, from `Identity`). Required."""
+    replicas: int
+    """Tasks at deploy time. Default 2."""
+    min_replicas: int
+    """Autoscaling lower bound. Default `replicas`."""
+    max_replicas: int
+    """Autoscaling upper bound. Default max(4, replicas)."""
+    cpu: float
+    """vCPU per task: 0.25, 0.5, 1, 2 or 4. Default 1."""
+    memory_mb: int
+    """Memory per task in MB (Fargate's ranges per cpu). Default 2048."""
+    log_retention_days: int
+    """CloudWatch log retention. Default 30."""
+    image_context: str
+    """Docker build context of the mlflow-server image (the repository's docker/ folder);
+    the image is built and pushed to a new ECR repository. Required unless `image`."""
+    image: str | None
+    """A prebuilt image reference instead (no ECR repository, no build)."""
+    tags: Mapping[str, str]
+    """Tags on every taggable resource."""
+
+
+class Service(pulumi.ComponentResource):
+    """The MLflow server: the project's image on ECS Fargate behind an Application Load Balancer.
+
+    The container environment comes from `components.environment.server_environment`: its
+    plain part is the task's `environment`; every secret value goes to Secrets Manager (one
+    secret each; the database password is the `Database`'s own secret) and reaches the
+    container through ECS `secrets` / `valueFrom`, read by the execution role, whose policy
+    names exactly those secrets.
+
+    Migrations: the image's entrypoint takes a database advisory lock, migrates, then
+    serves, so replicas starting together never race and a rolling deployment migrates
+    before its first new task turns healthy. A one-shot migration task would need a
+    run-task hook between the task definition and the service update, which Pulumi does
+    not offer. The grace period (600 s) covers a first migration of an empty database.
+
+    Children: Repository, LifecyclePolicy, Image (docker-build) when building; LogGroup,
+    Cluster, RandomPassword (Flask key), Secret + SecretVersion per secret, Role +
+    RolePolicyAttachment + RolePolicy (execution), TaskDefinition, LoadBalancer,
+    TargetGroup, Listener x1-2, Certificate + CertificateValidation (domain),
+    Service (ECS), Target + Policy (autoscaling).
+    """
+
+    url: pulumi.Output[str]
+    """Tracking URI: https://<domain> with a domain, else http://<load balancer DNS name>."""
+    load_balancer_dns_name: pulumi.Output[str]
+    """DNS name of the load balancer (point the domain's CNAME/alias here)."""
+    admin_password_secret_arn: pulumi.Output[str | None]
+    """Secrets Manager ARN of the admin password (with auth)."""
+    flask_secret_key_secret_arn: pulumi.Output[str | None]
+    """Secrets Manager ARN of the Flask session key (with auth)."""
+    certificate_validation_records: pulumi.Output[list[dict[str, str]]]
+    """DNS records (name, type, value) validating the domain's certificate; [] without one."""
+    cluster_name: pulumi.Output[str]
+    """ECS cluster name."""
+    service_name: pulumi.Output[str]
+    """ECS service name."""
+    image_ref: pulumi.Output[str]
+    """The image the tasks run (repository@digest when built here)."""
+    container_definitions: pulumi.Output[str]
+    """The task definition's container definitions JSON."""
+
+    def __init__(
+        self, name: str, args: ServiceArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        s = _validate(args)
+        tags = dict(args.get("tags") or {})
+        super().__init__("mlflow-aws:index:Service", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        invoke = pulumi.InvokeOptions(parent=self)
+        region = aws.get_region_output(opts=invoke).region
+        account_id = aws.get_caller_identity_output(opts=invoke).account_id
+        port = DEFAULT_PORT
+
+        # ---- image
+        self.repository: ecr.Repository | None = None
+        self.image: docker_build.Image | None = None
+        if args.get("image"):
+            image_ref: pulumi.Output[str] = pulumi.Output.from_input(args.get("image") or "")
+        else:
+            image_ref = self._build_image(name, Path(args.get("image_context") or ""), tags, child)
+
+        # ---- load balancer first: its DNS name is one of the server's public host names
+        self.load_balancer = lb.LoadBalancer(
+            f"{name}-alb",
+            load_balancer_type="application",
+            internal=False,
+            security_groups=[args["load_balancer_security_group_id"]],
+            subnets=args["public_subnet_ids"],
+            idle_timeout=IDLE_TIMEOUT_SECONDS,
+            drop_invalid_header_fields=True,
+            tags=tags,
+            opts=child,
+        )
+        self.target_group = lb.TargetGroup(
+            f"{name}-tg",
+            port=port,
+            protocol="HTTP",
+            target_type="ip",  # Fargate tasks register by IP (awsvpc networking)
+            vpc_id=args["vpc_id"],
+            deregistration_delay=30,
+            health_check={
+                "path": "/health",
+                "matcher": "200",
+                "protocol": "HTTP",
+                "interval": 15,
+                "timeout": 5,
+                "healthy_threshold": 2,
+                "unhealthy_threshold": 3,
+            },
+            tags=tags,
+            opts=child,
+        )
+        forward: lb.ListenerDefaultActionArgsDict = {
+            "type": "forward",
+            "target_group_arn": self.target_group.arn,
+        }
+        domain = args.get("domain")
+        self.certificate: acm.Certificate | None = None
+        listeners: list[pulumi.Resource] = []
+        validation_records: pulumi.Output[list[dict[str, str]]] = pulumi.Output.from_input([])
+        if domain:
+            # DNS-validated: `pulumi up` waits (up to 75 min) until the validation record
+            # (output certificateValidationRecords, also in the ACM console) is in DNS.
+            self.certificate = acm.Certificate(
+                f"{name}-cert",
+                domain_name=domain,
+                validation_method="DNS",
+                tags=tags,
+                opts=child,
+            )
+            validation_records = self.certificate.domain_validation_options.apply(
+                lambda options: [
+                    {
+                        "name": o.resource_record_name or "",
+                        "type": o.resource_record_type or "",
+                        "value": o.resource_record_value or "",
+                    }
+                    for o in options
+                ]
+            )
+            validation = acm.CertificateValidation(
+                f"{name}-cert-validation", certificate_arn=self.certificate.arn, opts=child
+            )
+            listeners.append(
+                lb.Listener(
+                    f"{name}-https",
+                    load_balancer_arn=self.load_balancer.arn,
+                    port=443,
+                    protocol="HTTPS",
+                    ssl_policy=TLS_POLICY,
+                    certificate_arn=validation.certificate_arn,
+                    default_actions=[forward],
+                    tags=tags,
+                    opts=child,
+                )
+            )
+            http_action: lb.ListenerDefaultActionArgsDict = {
+                "type": "redirect",
+                "redirect": {"port": "443", "protocol": "HTTPS", "status_code": "HTTP_301"},
+            }
+        else:
+            http_action = forward
+        listeners.append(
+            lb.Listener(
+                f"{name}-http",
+                load_balancer_arn=self.load_balancer.arn,
+                port=80,
+                protocol="HTTP",
+                default_actions=[http_action],
+                tags=tags,
+                opts=child,
+            )
+        )
+
+        # ---- the container environment, from the image's contract
+        self.flask_secret_key: random.RandomPassword | None = None
+        flask_key: pulumi.Output[str] | None = None
+        if s["auth_enabled"]:
+            # One key for every task: a session or CSRF token made by one replica is valid
+            # on all of them.
+            self.flask_secret_key = random.RandomPassword(
+                f"{name}-flask-key", length=48, special=False, opts=child
+            )
+            flask_key = pulumi.Output.secret(self.flask_secret_key.result)
+        env = server_environment(
+            scenario=s["scenario"],
+            artifact_url=args["artifact_url"],
+            database=args.get("database"),
+            auth_enabled=s["auth_enabled"],
+            admin_username=args.get("admin_username", "admin"),
+            admin_password=args.get("admin_password"),
+            flask_secret_key=flask_key,
+            default_permission=args.get("default_permission", "NO_PERMISSIONS"),
+            public_hostnames=[self.load_balancer.dns_name, domain or "", *s["allowed_hosts"]],
+            port=port,
+            workers=s["workers"],
+        )
+
+        # ---- secrets: one Secrets Manager secret per value, except the database's own
+        value_from: dict[str, pulumi.Input[str]] = {}
+        secret_arns: list[pulumi.Input[str]] = []
+        self.secrets: dict[str, secretsmanager.Secret] = {}
+        for variable, value in sorted(env.secrets.items()):
+            if variable == "DB_PASSWORD":
+                value_from[variable] = args.get("database_password_value_from") or ""
+                secret_arns.append(args.get("database_secret_arn") or "")
+                continue
+            suffix = SECRET_SUFFIXES.get(variable, variable.lower().replace("_", "-"))
+            secret = secretsmanager.Secret(
+                f"{name}-{suffix}",
+                description=f"MLflow server: {variable}",
+                tags=tags,
+                opts=child,
+            )
+            secretsmanager.SecretVersion(
+                f"{name}-{suffix}",
+                secret_id=secret.id,
+                secret_string=pulumi.Output.secret(value),
+                opts=child,
+            )
+            self.secrets[variable] = secret
+            value_from[variable] = secret.arn
+            secret_arns.append(secret.arn)
+
+        # ---- execution role: the ECS agent pulls the image, writes logs, reads the secrets
+        self.execution_role = iam.Role(
+            f"{name}-execution",
+            description="MLflow server: ECS agent (image pull, logs, container secrets)",
+            assume_role_policy=account_id.apply(
+                lambda account: json.dumps(
+                    service_assume_role_policy("ecs-tasks.amazonaws.com", account)
+                )
+            ),
+            tags=tags,
+            opts=child,
+        )
+        iam.RolePolicyAttachment(
+            f"{name}-execution",
+            role=self.execution_role.name,
+            policy_arn=EXECUTION_POLICY_ARN,
+            opts=child,
+        )
+        if secret_arns:
+            iam.RolePolicy(
+                f"{name}-execution-secrets",
+                role=self.execution_role.id,
+                policy=pulumi.Output.all(*secret_arns).apply(
+                    lambda arns: json.dumps(read_secrets_policy(arns))
+                ),
+                opts=child,
+            )
+
+        # ---- logs, cluster, task definition
+        self.log_group = cloudwatch.LogGroup(
+            f"{name}-logs", retention_in_days=s["log_retention_days"], tags=tags, opts=child
+        )
+        self.cluster = ecs.Cluster(
+            f"{name}-cluster",
+            settings=[{"name": "containerInsights", "value": "enabled"}],
+            tags=tags,
+            opts=child,
+        )
+        container = {
+            "name": CONTAINER_NAME,
+            "image": image_ref,
+            "essential": True,
+            "portMappings": [{"containerPort": port, "hostPort": port, "protocol": "tcp"}],
+            "environment": [{"name": k, "value": env.plain[k]} for k in sorted(env.plain)],
+            "secrets": [{"name": k, "valueFrom": value_from[k]} for k in sorted(value_from)],
+            "logConfiguration": {
+                "logDriver": "awslogs",
+                "options": {
+                    "awslogs-group": self.log_group.name,
+                    "awslogs-region": region,
+                    "awslogs-stream-prefix": CONTAINER_NAME,
+                },
+            },
+            "healthCheck": {
+                "command": ["CMD", "python", "-c", HEALTH_COMMAND],
+                "interval": 30,
+                "timeout": 5,
+                "retries": 3,
+                "startPeriod": 180,
+            },
+            "stopTimeout": 30,  # uvicorn finishes in-flight requests on SIGTERM
+        }
+        self.container_definitions = pulumi.Output.json_dumps([container])
+        self.task_definition = ecs.TaskDefinition(
+            f"{name}-task",
+            family=physical_name(pulumi.get_project(), pulumi.get_stack(), name, max_length=255),
+            cpu=str(FARGATE_CPU[s["cpu"]]),
+            memory=str(s["memory_mb"]),
+            network_mode="awsvpc",
+            requires_compatibilities=["FARGATE"],
+            runtime_platform={"operating_system_family": "LINUX", "cpu_architecture": "X86_64"},
+            execution_role_arn=self.execution_role.arn,
+            task_role_arn=args["task_role_arn"],
+            container_definitions=self.container_definitions,
+            tags=tags,
+            opts=child,
+        )
+        self.service = ecs.Service(
+            f"{name}-service",
+            cluster=self.cluster.arn,
+            task_definition=self.task_definition.arn,
+            desired_count=s["replicas"],
+            launch_type="FARGATE",
+            platform_version="LATEST",
+            network_configuration={
+                "subnets": args["private_subnet_ids"],
+                "security_groups": [args["service_security_group_id"]],
+                "assign_public_ip": False,
+            },
+            load_balancers=[
+                {
+                    "target_group_arn": self.target_group.arn,
+                    "container_name": CONTAINER_NAME,
+                    "container_port": port,
+                }
+            ],
+            deployment_circuit_breaker={"enable": True, "rollback": True},
+            deployment_minimum_healthy_percent=100,
+            deployment_maximum_percent=200,
+            health_check_grace_period_seconds=HEALTH_GRACE_SECONDS,
+            propagate_tags="SERVICE",
+            enable_ecs_managed_tags=True,
+            tags=tags,
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                # The target group must be attached to the load balancer first.
+                depends_on=listeners,
+                # Autoscaling owns the running count after the first deployment.
+                ignore_changes=["desired_count"],
+            ),
+        )
+        scaling = appautoscaling.Target(
+            f"{name}-scaling",
+            service_namespace="ecs",
+            scalable_dimension="ecs:service:DesiredCount",
+            resource_id=pulumi.Output.concat("service/", self.cluster.name, "/", self.service.name),
+            min_capacity=s["min_replicas"],
+            max_capacity=s["max_replicas"],
+            tags=tags,
+            opts=child,
+        )
+        appautoscaling.Policy(
+            f"{name}-cpu",
+            policy_type="TargetTrackingScaling",
+            service_namespace=scaling.service_namespace,
+            scalable_dimension=scaling.scalable_dimension,
+            resource_id=scaling.resource_id,
+            target_tracking_scaling_policy_configuration={
+                "target_value": CPU_TARGET_PERCENT,
+                "predefined_metric_specification": {
+                    "predefined_metric_type": "ECSServiceAverageCPUUtilization"
+                },
+                "scale_in_cooldown": 300,
+                "scale_out_cooldown": 60,
+            },
+            opts=child,
+        )
+
+        none: pulumi.Output[str | None] = pulumi.Output.from_input(None)
+        self.url = (
+            pulumi.Output.from_input(f"https://{domain}")
+            if domain
+            else pulumi.Output.concat("http://", self.load_balancer.dns_name)
+        )
+        self.load_balancer_dns_name = self.load_balancer.dns_name
+        admin = self.secrets.get("AUTH_PASSWORD")
+        flask = self.secrets.get("MLFLOW_FLASK_SERVER_SECRET_KEY")
+        self.admin_password_secret_arn = admin.arn if admin else none
+        self.flask_secret_key_secret_arn = flask.arn if flask else none
+        self.certificate_validation_records = validation_records
+        self.cluster_name = self.cluster.name
+        self.service_name = self.service.name
+        self.image_ref = image_ref
+        self.register_outputs(
+            {
+                "url": self.url,
+                "load_balancer_dns_name": self.load_balancer_dns_name,
+                "admin_password_secret_arn": self.admin_password_secret_arn,
+                "flask_secret_key_secret_arn": self.flask_secret_key_secret_arn,
+                "certificate_validation_records": self.certificate_validation_records,
+                "cluster_name": self.cluster_name,
+                "service_name": self.service_name,
+                "image_ref": self.image_ref,
+                "container_definitions": self.container_definitions,
+            }
+        )
+
+    def _build_image(
+        self, name: str, context: Path, tags: dict[str, str], child: pulumi.ResourceOptions
+    ) -> pulumi.Output[str]:
+        self.repository = ecr.Repository(
+            f"{name}-repo",
+            image_tag_mutability="IMMUTABLE",  # a tag is a content digest: never overwritten
+            image_scanning_configuration={"scan_on_push": True},
+            encryption_configurations=[{"encryption_type": "AES256"}],
+            force_delete=True,  # images are rebuilt from docker/ at will
+            tags=tags,
+            opts=child,
+        )
+        ecr.LifecyclePolicy(
+            f"{name}-repo-expiry",
+            repository=self.repository.name,
+            policy=json.dumps(
+                {
+                    "rules": [
+                        {
+                            "rulePriority": 1,
+                            "description": "Keep the last 10 images",
+                            "selection": {
+                                "tagStatus": "any",
+                                "countType": "imageCountMoreThan",
+                                "countNumber": 10,
+                            },
+                            "action": {"type": "expire"},
+                        }
+                    ]
+                }
+            ),
+            opts=child,
+        )
+        token = ecr.get_authorization_token_output(
+            registry_id=self.repository.registry_id, opts=pulumi.InvokeOptions(parent=self)
+        )
+        self.image = docker_build.Image(
+            f"{name}-image",
+            context={"location": str(context)},
+            dockerfile={"location": str(context / "Dockerfile")},
+            platforms=[docker_build.Platform.LINUX_AMD64],
+            push=True,
+            tags=[
+                pulumi.Output.concat(self.repository.repository_url, ":", context_digest(context))
+            ],
+            registries=[
+                {
+                    "address": self.repository.repository_url,
+                    "username": token.user_name,
+                    "password": pulumi.Output.secret(token.password),
+                }
+            ],
+            opts=child,
+        )
+        return self.image.ref
+
+
+def _validate(args: ServiceArgs) -> dict[str, Any]:
+    """Check the plain inputs, before any resource is registered; return them with defaults."""
+    scenario = args.get("scenario")
+    if scenario not in ("direct", "proxied", "artifacts-only"):
+        raise ValueError(f"scenario: {scenario!r} is not one of direct, proxied, artifacts-only")
+    for required in (
+        "artifact_url",
+        "vpc_id",
+        "public_subnet_ids",
+        "private_subnet_ids",
+        "load_balancer_security_group_id",
+        "service_security_group_id",
+        "task_role_arn",
+    ):
+        if args.get(required) is None:
+            raise ValueError(f"{required}: required")
+    has_database = args.get("database") is not None
+    for field in ("database_password_value_from", "database_secret_arn"):
+        if has_database and args.get(field) is None:
+            raise ValueError(f"{field}: required with database")
+    if not args.get("image") and not args.get("image_context"):
+        raise ValueError("image_context: required unless image is given")
+    if args.get("image") and args.get("image_context"):
+        raise ValueError("image_context: not with image (a prebuilt image is not built)")
+    auth = args.get("auth_enabled", False)
+    if auth and args.get("admin_password") is None:
+        raise ValueError("admin_password: required with auth_enabled")
+    replicas = args.get("replicas", 2)
+    low = args.get("min_replicas", replicas)
+    high = args.get("max_replicas", max(4, replicas))
+    if not 1 <= low <= replicas <= high <= 100:
+        raise ValueError(
+            f"replicas: need 1 <= min_replicas ({low}) <= replicas ({replicas}) "
+            f"<= max_replicas ({high}) <= 100"
+        )
+    cpu = float(args.get("cpu", 1.0))
+    if cpu not in FARGATE_CPU:
+        raise ValueError(f"cpu: {cpu:g} is not one of {', '.join(f'{c:g}' for c in FARGATE_CPU)}")
+    memory = args.get("memory_mb", 2048)
+    if memory not in fargate_memory_sizes(cpu):
+        sizes = fargate_memory_sizes(cpu)
+        raise ValueError(
+            f"memory_mb: {memory} is not a Fargate size for cpu {cpu:g}: "
+            f"{sizes[0]} to {sizes[-1]} in steps of {sizes[-1] - sizes[-2]}"
+        )
+    domain = args.get("domain")
+    if domain is not None and not re.fullmatch(r"[a-z0-9.-]+\.[a-z]{2,}", domain):
+        raise ValueError(f"domain: {domain!r} is not a lowercase DNS name")
+    retention = args.get("log_retention_days", 30)
+    if retention < 1:
+        raise ValueError(f"log_retention_days: {retention} must be positive")
+    # Workers: about 350 MB each, 2 per vCPU (the contract's guidance), at least one.
+    workers = max(1, min(round(cpu * 2), memory // 512))
+    return {
+        "scenario": scenario,
+        "auth_enabled": auth,
+        "replicas": replicas,
+        "min_replicas": low,
+        "max_replicas": high,
+        "cpu": cpu,
+        "memory_mb": memory,
+        "log_retention_days": retention,
+        "allowed_hosts": list(args.get("allowed_hosts") or []),
+        "workers": workers,
+    }

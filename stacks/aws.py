@@ -1,0 +1,119 @@
+"""The AWS stack: one `MlflowServer` (ECS Fargate, RDS, S3) for scenario direct, proxied or
+artifacts-only, and the stack outputs users and clients need.
+
+Imports only `pulumi_aws` (through `components.aws`), never another cloud's SDK. Provider
+settings (region, default tags) are the caller's: `pulumi config set aws:region ...`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pulumi
+
+from components.aws import MlflowServer
+from components.aws.policies import fargate_memory_sizes
+from stacks.config import K_MEMORY, NAMESPACE, StackConfig
+
+DOCKER_CONTEXT = Path(__file__).resolve().parent.parent / "docker"
+"""Build context of the mlflow-server image."""
+
+
+def deploy(config: StackConfig) -> dict[str, Any]:
+    """Create the MLflow server for `config` and return the stack outputs by name."""
+    service, artifacts, network = config.service, config.artifacts, config.network
+    sizes = fargate_memory_sizes(service.cpu)
+    if service.memory_mb not in sizes:
+        # The config accepts every cloud's ratios; Fargate only these steps.
+        raise pulumi.RunError(
+            f"{NAMESPACE}:{K_MEMORY}: invalid value {service.memory_mb} for serverCpu "
+            f"{service.cpu:g} on AWS; allowed: {', '.join(str(s) for s in sizes)}"
+        )
+    db = config.database
+    admin_password = (
+        pulumi.Output.secret(config.auth.admin_password.value)
+        if config.auth.admin_password is not None
+        else None
+    )
+    server = MlflowServer(
+        "mlflow",
+        {
+            "scenario": config.scenario,
+            "db_engine": db.engine if db else "postgresql",
+            "db_size": db.size if db else "small",
+            "db_storage_gb": db.storage_gb if db else 20,
+            "db_high_availability": db.high_availability if db else False,
+            "db_backup_retention_days": db.backup_retention_days if db else 7,
+            "auth_enabled": config.auth.enabled,
+            "admin_username": config.auth.admin_username,
+            "admin_password": admin_password,
+            "default_permission": config.auth.default_permission,
+            "replicas": service.replicas,
+            "min_replicas": service.min_replicas,
+            "max_replicas": service.max_replicas,
+            "cpu": service.cpu,
+            "memory_mb": service.memory_mb,
+            "domain": service.domain,
+            "allowed_hosts": service.allowed_hosts,
+            "allowed_cidrs": service.allowed_cidrs,
+            "log_retention_days": service.log_retention_days,
+            "artifact_versioning": artifacts.versioning,
+            "artifact_noncurrent_days": artifacts.noncurrent_version_days,
+            "artifact_force_destroy": artifacts.force_destroy,
+            "client_access_key": artifacts.create_client_access_key,
+            "vpc_cidr": network.vpc_cidr,
+            "vpc_id": network.vpc_id,
+            "public_subnet_ids": network.public_subnet_ids,
+            "private_subnet_ids": network.private_subnet_ids,
+            "deletion_protection": config.deletion_protection,
+            "image_context": str(DOCKER_CONTEXT),
+            "tags": dict(config.tags),
+        },
+    )
+    outputs: dict[str, Any] = {
+        "scenario": config.scenario,
+        "trackingUri": server.url,
+        "artifactLocation": server.artifact_location,
+        "loadBalancerDnsName": server.load_balancer_dns_name,
+        "clientEnvironment": client_environment(config, server),
+    }
+    if config.database is not None:
+        outputs["databaseSecretArn"] = server.database_secret_arn
+    if config.auth.enabled:
+        outputs["adminUsername"] = server.admin_username
+        outputs["adminPassword"] = pulumi.Output.secret(server.admin_password)
+        outputs["adminPasswordSecretArn"] = server.admin_password_secret_arn
+        outputs["flaskSecretKeySecretArn"] = server.flask_secret_key_secret_arn
+    if config.scenario == "direct":
+        outputs["clientPolicyArn"] = server.client_policy_arn
+        outputs["clientRoleArn"] = server.client_role_arn
+    if artifacts.create_client_access_key:
+        outputs["clientAccessKeyId"] = server.client_access_key_id
+        outputs["clientSecretAccessKey"] = pulumi.Output.secret(server.client_secret_access_key)
+    if service.domain:
+        outputs["certificateValidationRecords"] = server.certificate_validation_records
+    return outputs
+
+
+def client_environment(config: StackConfig, server: MlflowServer) -> pulumi.Output[dict[str, str]]:
+    """What an MLflow client exports to use this server: secret when it carries credentials.
+
+    direct without an access key: `AWS_ROLE_ARN` names the role to assume (e.g. a profile
+    with `role_arn`); the client's own AWS credentials then reach the bucket.
+    """
+    env: dict[str, Any] = {"MLFLOW_TRACKING_URI": server.url}
+    secret = False
+    if config.auth.enabled:
+        env["MLFLOW_TRACKING_USERNAME"] = config.auth.admin_username
+        env["MLFLOW_TRACKING_PASSWORD"] = server.admin_password
+        secret = True
+    if config.scenario == "direct":
+        if config.artifacts.create_client_access_key:
+            env["AWS_ACCESS_KEY_ID"] = server.client_access_key_id
+            env["AWS_SECRET_ACCESS_KEY"] = server.client_secret_access_key
+            secret = True
+        else:
+            env["AWS_ROLE_ARN"] = server.client_role_arn
+    result = pulumi.Output.all(**env).apply(lambda values: {k: str(v) for k, v in values.items()})
+    return pulumi.Output.secret(result) if secret else result
