@@ -24,8 +24,13 @@ def _hex(name: str, length: int = 17) -> str:
     return hashlib.sha256(name.encode()).hexdigest()[:length]
 
 
+def physical(name: str, limit: int = 63) -> str:
+    """The mocked auto-name of the resource named `name` (Pulumi adds a random suffix)."""
+    return f"{name}-{_hex(name, 7)}"[:limit].lower()
+
+
 def _physical(args: pulumi.runtime.MockResourceArgs, limit: int = 63) -> str:
-    return f"{args.name}-{_hex(args.name, 7)}"[:limit].lower()
+    return physical(args.name, limit)
 
 
 def _arn(service: str, resource: str, region: str = REGION) -> str:
