@@ -8,7 +8,9 @@ modules the stack run loaded (its provider service modules): what any program us
 providers pays before it declares a resource. Stack and floor alternate.
 
 Test modules that register mock outputs / invokes for a cloud (files under `tests/` that
-mention `harness.OUTPUTS` or `harness.INVOKES` and the cloud's name) are imported first;
+mention `harness.OUTPUTS` or `harness.INVOKES` and the cloud's name) are imported first, and
+their module-level `*_OUTPUTS` / `*_INVOKES` tables and `_call` patch of
+`RecordingMocks.call` installed (what their fixtures do);
 their import time (after `pulumi` and the harness are loaded, which count) is measured
 inside the child and subtracted from its wall time.
 """
@@ -41,7 +43,14 @@ sys.path[:0] = {paths!r}
 from tests import harness
 t1 = time.perf_counter()
 for name in {registrations!r}:
-    importlib.import_module(name)
+    module = importlib.import_module(name)
+    for attr, value in vars(module).items():  # tables a fixture would install
+        if isinstance(value, dict) and attr.endswith("_OUTPUTS"):
+            harness.OUTPUTS.update(value)
+        if isinstance(value, dict) and attr.endswith("_INVOKES"):
+            harness.INVOKES.update(value)
+    if callable(getattr(module, "_call", None)):  # a fixture's patch of RecordingMocks.call
+        harness.RecordingMocks.call = module._call
 t_reg = time.perf_counter() - t1
 result = harness.run_program(config={config!r})
 t_total = time.perf_counter() - t0
@@ -74,7 +83,7 @@ def _registrations(cloud: str) -> list[str]:
     """Test modules that register mock outputs/invokes for `cloud` (dotted names)."""
     found = []
     for path in sorted((REPO / "tests").rglob("*.py")):
-        if "node_modules" in path.parts or path.name == "harness.py":
+        if "node_modules" in path.parts or path.name.startswith("test_"):
             continue
         text = path.read_text(errors="replace")
         if ("harness.OUTPUTS" in text or "harness.INVOKES" in text) and cloud in str(

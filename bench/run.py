@@ -37,7 +37,14 @@ from pathlib import Path
 from typing import Any
 
 from bench import artifacts, load, proc, program, report
-from bench.servers import BASELINE, CONFIGS, Services, make_server, new_database
+from bench.servers import (
+    BASELINE,
+    CONFIGS,
+    Services,
+    add_variant,
+    make_server,
+    new_database,
+)
 from tests import services
 
 RESULTS = services.REPO / "bench" / "results"
@@ -50,6 +57,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--quick", action="store_true", help="a few minutes instead of ~25")
     parser.add_argument("--configs", default="abcd", help="which of a b c d (default: abcd)")
+    parser.add_argument(
+        "--variant",
+        action="append",
+        default=[],
+        help="tuning variant KEY=BASE:VAR=value[,VAR=value], e.g. w4=a:SERVER_WORKERS=4 (repeat)",
+    )
     parser.add_argument("--clients", help="comma-separated client counts (1,4,16,64)")
     parser.add_argument("--iterations", type=int, help="at most this many runs per client")
     parser.add_argument("--duration", type=float, help="seconds of load per client count")
@@ -68,13 +81,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--out", type=Path, default=RESULTS, help="results directory")
     parser.add_argument("--budget-minutes", type=float, help="skip phases that start later")
     args = parser.parse_args(argv)
+    args.configs = [*args.configs, *(add_variant(v) for v in args.variant)]
     quick = args.quick
     defaults: dict[str, Any] = {
         "clients": "1,4" if quick else "1,4,16,64",
         "iterations": 5 if quick else 100_000,
-        "duration": 3.0 if quick else 8.0,
+        "duration": 3.0 if quick else 6.0,
         "rounds": 1 if quick else 2,
-        "cold_starts": 0 if quick else 2,
+        "cold_starts": 0 if quick else 1,
         "empty_starts": 0 if quick else 1,
         "artifact_sizes": "1,8" if quick else "1,64,512",
         "artifact_rounds": 1 if quick else 2,
@@ -134,7 +148,7 @@ def tracking_phase(
                 raw["cold_start"].append({"config": key, "db": db_state, "s": round(healthy, 3)})
                 client = MlflowClient(server.url)
                 client.search_experiments(max_results=1)  # one request through a worker
-                idle = settle_footprint(server.server_pid(), 20 if not args.quick else 5)
+                idle = settle_footprint(server.server_pid(), 5 if args.quick else 10)
                 raw["idle"].append({"config": key, "round": rnd, **idle.__dict__})
                 for clients in _ints(args.clients):
                     experiment = client.create_experiment(f"bench-{key}-{clients}-{rnd}-{_uid()}")

@@ -44,6 +44,8 @@ class Config:
     """True: the image's entrypoint; False: plain `mlflow server`."""
     db: str
     """postgresql | mariadb | sqlite"""
+    env: tuple[tuple[str, str], ...] = ()
+    """Extra server environment (tuning variants)."""
 
 
 CONFIGS: dict[str, Config] = {
@@ -56,6 +58,31 @@ CONFIGS: dict[str, Config] = {
     )
 }
 BASELINE = "c"
+
+
+def add_variant(spec: str) -> str:
+    """Register a tuning variant `KEY=BASE:VAR=value[,VAR=value]` (e.g. `w4=a:SERVER_WORKERS=4`).
+
+    Returns its key; it runs like configuration BASE with the extra server environment.
+    """
+    key, _, rest = spec.partition("=")
+    base_key, _, assignments = rest.partition(":")
+    base = CONFIGS[base_key]
+    env = tuple(
+        (name, value)
+        for name, _, value in (item.partition("=") for item in assignments.split(","))
+        if name and _
+    )
+    text = ",".join(f"{k}={v}" for k, v in env)
+    CONFIGS[key] = Config(
+        key,
+        f"{base.name}[{text}]",
+        f"{base.label} + {text}",
+        base.image,
+        base.db,
+        env,
+    )
+    return key
 
 
 @dataclass
@@ -218,12 +245,13 @@ def make_server(
             "SERVER_WORKERS": str(image_entrypoint.DEFAULT_WORKERS),
             "ARTIFACT_URL": f"s3://{bucket or svc.bucket()}",
             "DATA_DIR": str(data_dir),
+            **dict(config.env),
             **(extra_env or {}),
         }
         return BenchServer(env, log_dir=log_dir)
     cwd = svc.tmp / ("cwd-" + uuid.uuid4().hex[:8])
     cwd.mkdir()
-    server = BenchServer({**(extra_env or {})}, log_dir=log_dir, cwd=cwd)
+    server = BenchServer({**dict(config.env), **(extra_env or {})}, log_dir=log_dir, cwd=cwd)
     server.plain_args = (
         "--host",
         "127.0.0.1",
