@@ -75,7 +75,9 @@ CONTRACT: tuple[EnvVar, ...] = (
     EnvVar("AUTH_PASSWORD", "Admin password (12+ characters) when auth is enabled; "
            "a changed value on a later start changes the admin's password.", secret=True),
     EnvVar("AUTH_DATABASE_URL", "SQLAlchemy URI of the auth tables' database (required for "
-           "auth with artifacts-only).", "the backend store", secret=True),
+           "auth with artifacts-only). PostgreSQL (or SQLite for one replica): MLflow 3.17.2's "
+           "auth migration fails on MySQL (mlflow/mlflow#9642), so a MySQL stack with auth "
+           "needs this set.", "the backend store", secret=True),
     EnvVar("AUTH_DEFAULT_PERMISSION", "Permission of a user on experiments it was not granted: "
            + " | ".join(AUTH_PERMISSIONS) + ".", "NO_PERMISSIONS"),
     EnvVar("MLFLOW_FLASK_SERVER_SECRET_KEY", "Flask session/CSRF key; required with auth. "

@@ -519,6 +519,14 @@ def _resolve_auth(env: Mapping[str, str], plan: Plan, backend: URL | None) -> No
             "'artifacts-only' (no backend store to share); allowed: a database URI for the "
             "auth tables"
         )
+    if auth_db.drivername.startswith("mysql"):
+        source = "AUTH_DATABASE_URL" if raw_auth_db else "the backend store (auth default)"
+        raise ConfigError(
+            f"AUTH_ENABLED=true but {source} is MySQL ({mask_url(auth_db)}): MLflow 3.17.2's "
+            "auth migration fails on MySQL/MariaDB (duplicate constraint fk_user_id, "
+            "mlflow/mlflow#9642); allowed: AUTH_DATABASE_URL=postgresql://... (or sqlite://// "
+            "for a single replica)"
+        )
     plan.auth_enabled = True
     plan.auth_database = auth_db
     plan.auth_username = username

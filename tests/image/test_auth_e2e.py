@@ -9,8 +9,11 @@ import secrets
 
 import pytest
 import requests
+import sqlalchemy.exc
 from mlflow import MlflowClient
 from mlflow.server import get_app_client
+from mlflow.server.auth.sqlalchemy_store import SqlAlchemyStore
+from sqlalchemy.engine import URL
 
 from tests import services
 from tests.image.conftest import NASTY_PASSWORD, unique
@@ -97,3 +100,24 @@ def test_basic_auth_and_password_rotation(pg, server_factory) -> None:
         assert requests.get(server.url + SEARCH, auth=("root-admin", second), timeout=10).ok
         assert requests.get(server.url + SEARCH, auth=("alice", "alice-password-1"), timeout=10).ok
         assert "AUTH_PASSWORD changed" in server.log()
+
+
+def test_mlflow_auth_migration_still_fails_on_mariadb(maria) -> None:
+    """Why the entrypoint refuses a MySQL auth database: MLflow 3.17.2's initial auth
+    migration names two foreign keys `fk_user_id`, which MySQL/MariaDB reject within one
+    database (mlflow/mlflow#9642). When this test fails, MLflow fixed it: lift the check in
+    entrypoint._resolve_auth."""
+    db, user = unique("db"), unique("u")
+    maria.create_database(db, user, "auth-probe-password")
+    url = URL.create(
+        "mysql+pymysql",
+        username=user,
+        password="auth-probe-password",
+        host="127.0.0.1",
+        port=maria.port,
+        database=db,
+    )
+    store = SqlAlchemyStore()
+    with pytest.raises(sqlalchemy.exc.OperationalError, match="errno: 121"):
+        store.init_db(url.render_as_string(hide_password=False))
+    store.engine.dispose()

@@ -236,7 +236,7 @@ def test_auth_plan() -> None:
     assert (plan.auth_username, plan.auth_default_permission) == ("admin", "NO_PERMISSIONS")
     assert plan.auth_database == plan.backend
     plan = ep.resolve(
-        {**env, "AUTH_DATABASE_URL": "mysql://a:b@c/auth", "AUTH_DEFAULT_PERMISSION": "read"}
+        {**env, "AUTH_DATABASE_URL": "postgresql://a:b@c/auth", "AUTH_DEFAULT_PERMISSION": "read"}
     )
     assert plan.auth_database is not None and plan.auth_database.database == "auth"
     assert plan.auth_default_permission == "READ"

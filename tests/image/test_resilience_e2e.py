@@ -4,9 +4,12 @@ while clients write (every acknowledged write survives)."""
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 import threading
 import time
+from pathlib import Path
 
 import pytest
 from alembic.script import ScriptDirectory
@@ -174,3 +177,28 @@ def test_kill_9_keeps_every_acknowledged_write(pg, s3, server_factory, tmp_path)
         run = client.get_run(run_id)
         assert run.data.metrics["step"] == float(i), run_id
     assert len(client.search_runs([experiment_id], max_results=50000)) >= len(acknowledged)
+
+
+def test_sigterm_reaches_server_and_workers(server_factory, tmp_path) -> None:
+    """The entrypoint exec'd into `mlflow server`: SIGTERM to its pid stops it and its
+    uvicorn workers (nothing left in the process group), promptly."""
+    server = server_factory({"DATA_DIR": str(tmp_path), "SERVER_WORKERS": "2"}).start()
+    server.wait_healthy()
+    assert server.proc is not None
+    cmdline = Path(f"/proc/{server.server_pid()}/cmdline").read_bytes().split(b"\0")
+    assert b"mlflow" in cmdline and b"server" in cmdline, cmdline
+    started = time.monotonic()
+    os.kill(server.server_pid(), signal.SIGTERM)
+    server.proc.wait(30)
+    services.wait_until(lambda: not services.port_open(server.port), 15, "port release")
+
+    def group_gone() -> bool:
+        """True when no process of the server's process group is left."""
+        try:
+            os.killpg(server.server_pid(), 0)
+        except ProcessLookupError:
+            return True
+        return False
+
+    services.wait_until(group_gone, 15, "server process group exit")
+    assert time.monotonic() - started < 30
