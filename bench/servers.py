@@ -150,7 +150,10 @@ def new_database(svc: Services, engine: str) -> Database:
             "DB_USER": name,
             "DB_PASSWORD": password,
         }
-        return Database(engine, env, f"postgresql://{name}:{password}@127.0.0.1:{pg.port}/{name}")
+        # +psycopg2 spelled out: with SQLAlchemy 2.1 a bare postgresql:// means psycopg 3, which
+        # neither this venv nor the image ships (plain `mlflow server` then fails to start).
+        uri = f"postgresql+psycopg2://{name}:{password}@127.0.0.1:{pg.port}/{name}"
+        return Database(engine, env, uri)
     if engine == "mariadb":
         maria = svc.mariadb()
         maria.create_database(name, name, password)
