@@ -23,7 +23,7 @@ import pulumi
 from pulumi.runtime import config as runtime_config
 from pulumi.runtime.mocks import MockMonitor
 from pulumi.runtime.settings import set_root_resource
-from pulumi.runtime.stack import Stack, run_pulumi_func
+from pulumi.runtime.stack import Stack, run_pulumi_func, wait_for_rpcs
 
 PROJECT = "mlflow"
 STACK = "test"
@@ -54,6 +54,8 @@ class Registered:
     urn: str
     parent: str | None
     provider: str | None
+    secret_inputs: frozenset[str] = frozenset()
+    """Top-level input names whose value is (or holds) a secret."""
 
 
 @dataclass
@@ -71,8 +73,17 @@ class RecordingMocks(pulumi.runtime.Mocks):
         extra = OUTPUTS.get(args.typ)
         state = {**args.inputs, **(extra(args) if extra else {})}
         urn, parent = self.lineage.get((args.typ, args.name), (_urn(args.typ, args.name), None))
+        secret_inputs = frozenset(k for k, v in args.inputs.items() if _holds_secret(v))
         self.resources.append(
-            Registered(args.typ, args.name, dict(args.inputs), urn, parent, args.provider)
+            Registered(
+                args.typ,
+                args.name,
+                _unwrap(dict(args.inputs)),
+                urn,
+                parent,
+                args.provider,
+                secret_inputs,
+            )
         )
         resource_id = state.pop("id", None) or f"{args.name}-id"
         return resource_id, state
@@ -104,6 +115,36 @@ class RecordingMocks(pulumi.runtime.Mocks):
         found = [r for r in self.resources if r.urn == urn]
         assert len(found) == 1, f"expected one resource with URN {urn}, found {len(found)}"
         return found[0]
+
+
+_SECRET_SIG = "4dabf18193072939515e22adb298388d"
+"""Pulumi's wire signature key; with value `_SECRET_VALUE` it marks a secret."""
+_SECRET_VALUE = "1b47061264138c4ac30d75fd1eb44270"
+
+
+def _is_secret(value: Any) -> bool:
+    return isinstance(value, dict) and value.get(_SECRET_SIG) == _SECRET_VALUE
+
+
+def _holds_secret(value: Any) -> bool:
+    if _is_secret(value):
+        return True
+    if isinstance(value, dict):
+        return any(_holds_secret(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_holds_secret(v) for v in value)
+    return False
+
+
+def _unwrap(value: Any) -> Any:
+    """Inputs with every secret wrapper replaced by its plain value."""
+    if _is_secret(value):
+        return _unwrap(value["value"])
+    if isinstance(value, dict):
+        return {k: _unwrap(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_unwrap(v) for v in value]
+    return value
 
 
 def _urn(type_token: str, name: str) -> str:
@@ -143,10 +184,15 @@ def set_config(values: dict[str, Any], secret_keys: tuple[str, ...] = ()) -> Non
 def new_mocks() -> RecordingMocks:
     """Install fresh recording mocks with a fresh event loop."""
     asyncio.set_event_loop(asyncio.new_event_loop())
+    # Drop the previous root Stack (set_mocks only creates one when there is none), and let
+    # the new root's registration finish on this loop: otherwise a run_program after a
+    # second new_mocks() waited forever on the abandoned registration.
+    set_root_resource(None)  # type: ignore[arg-type]  # the SDK's own reset, typed too narrowly
     mocks = RecordingMocks()
     pulumi.runtime.set_mocks(
         mocks, project=PROJECT, stack=STACK, preview=False, monitor=RecordingMonitor(mocks)
     )
+    asyncio.get_event_loop().run_until_complete(wait_for_rpcs())
     return mocks
 
 

@@ -11,16 +11,20 @@ import pulumi
 from tests import harness
 
 
-def _digest(seed: str) -> str:
+def digest_of(seed: str) -> str:
     return "sha256:" + hashlib.sha256(seed.encode()).hexdigest()
 
 
+def password_for(name: str, inputs: dict[str, Any]) -> str:
+    """The mocked result of RandomPassword `name`: deterministic, of the requested length,
+    holding some of the allowed special characters when specials are on."""
+    length = int(inputs.get("length", 16))  # numbers arrive as floats
+    specials = inputs.get("overrideSpecial", "") if inputs.get("special", True) else ""
+    return (f"{name}{specials[:3]}" * length).replace("-", "x")[:length]
+
+
 def random_password(args: pulumi.runtime.MockResourceArgs) -> dict[str, Any]:
-    """A deterministic password of the requested length; with specials it holds some."""
-    length = int(args.inputs.get("length", 16))  # numbers arrive as floats
-    specials = args.inputs.get("overrideSpecial", "") if args.inputs.get("special", True) else ""
-    base = (f"{args.name}{specials[:3]}" * length).replace("-", "x")
-    return {"result": base[:length], "bcryptHash": "$2a$10$mock"}
+    return {"result": password_for(args.name, args.inputs), "bcryptHash": "$2a$10$mock"}
 
 
 def network(args: pulumi.runtime.MockResourceArgs) -> dict[str, Any]:
@@ -33,13 +37,13 @@ def volume(args: pulumi.runtime.MockResourceArgs) -> dict[str, Any]:
 
 
 def remote_image(args: pulumi.runtime.MockResourceArgs) -> dict[str, Any]:
-    return {"imageId": _digest(args.inputs["name"]), "repoDigest": args.inputs["name"]}
+    return {"imageId": digest_of(args.inputs["name"]), "repoDigest": args.inputs["name"]}
 
 
 def build_image(args: pulumi.runtime.MockResourceArgs) -> dict[str, Any]:
     """A loaded, not pushed build: `ref` is the tag, `digest` the build's."""
     tags = args.inputs.get("tags") or []
-    return {"ref": tags[0] if tags else "", "digest": _digest(args.name), "contextHash": "ctx"}
+    return {"ref": tags[0] if tags else "", "digest": digest_of(args.name), "contextHash": "ctx"}
 
 
 def container(args: pulumi.runtime.MockResourceArgs) -> dict[str, Any]:
