@@ -169,6 +169,8 @@ class _Reader:
         return key in self._raw
 
     def _show(self, key: str) -> str:
+        if key not in self._raw:
+            return "(unset)"  # a key required by another one's value
         return "(secret)" if key in self._secret_keys or key in SECRET_KEYS else repr(self._raw[key])
 
     def fail(self, key: str, allowed: str) -> ConfigError:
@@ -354,6 +356,9 @@ def parse_config(raw: Mapping[str, str], secret_keys: frozenset[str] = frozenset
     database = _parse_database(r, scenario)
     auth = _parse_auth(r, is_local, scenario)
     service = _parse_service(r, is_local)
+    if is_local and scenario == "direct" and service.local_port == 65535:
+        raise r.fail(K_LOCAL_PORT, "a whole number from 1024 to 65534 with scenario 'direct' "
+                                   "(MinIO's S3 API for clients takes localPort + 1)")
     artifacts = _parse_artifacts(r, is_local, scenario, cloud)
     network = _parse_network(r, cloud)
     tags = r.string_map(K_TAGS)

@@ -1,0 +1,264 @@
+"""Stack config: invalid values stop the real program before any resource exists, with one
+line naming the key, the value and what is allowed; `parse_config` unit tests without mocks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi
+import pytest
+
+from stacks.config import (
+    KNOWN_KEYS,
+    ConfigError,
+    Secret,
+    StackConfig,
+    parse_config,
+)
+from tests import harness
+from tests.local import mocks as _local_mocks  # noqa: F401  # the program's resources, if any
+
+# (config, secret keys, key named in the error, text the error must show: value or allowed)
+INVALID: list[tuple[dict[str, Any], tuple[str, ...], str, str]] = [
+    ({"cloud": "mars"}, (), "cloud", "'mars'"),
+    ({"cloud": "gcp"}, (), "cloud", "planned, not built yet"),
+    ({"cloud": "azure"}, (), "cloud", "'azure'"),
+    ({"scenario": "bogus"}, (), "scenario", "'bogus'"),
+    ({"cloud": "aws", "scenario": "local-server"}, (), "scenario", "'local-server'"),
+    ({"dbEngine": "oracle"}, (), "dbEngine", "'oracle'"),
+    ({"scenario": "local-server", "dbEngine": "mysql"}, (), "dbEngine", "no database"),
+    ({"scenario": "artifacts-only", "dbSize": "small"}, (), "dbSize", "no database"),
+    ({"dbSize": "huge"}, (), "dbSize", "'huge'"),
+    ({"dbStorageGb": "10"}, (), "dbStorageGb", "20 to 16384"),
+    ({"dbStorageGb": "lots"}, (), "dbStorageGb", "'lots'"),
+    ({"dbHighAvailability": "maybe"}, (), "dbHighAvailability", "true or false"),
+    ({"dbBackupRetentionDays": "40"}, (), "dbBackupRetentionDays", "1 to 35"),
+    ({"authEnabled": "yes"}, (), "authEnabled", "'yes'"),
+    ({"scenario": "artifacts-only", "authEnabled": "true"}, (), "authEnabled", "artifacts-only"),
+    ({"authEnabled": "true", "adminUsername": "1admin"}, (), "adminUsername", "'1admin'"),
+    ({"authEnabled": "true", "adminPassword": "in plain text!"}, (), "adminPassword", "--secret"),
+    (
+        {"authEnabled": "true", "adminPassword": "short"},
+        ("adminPassword",),
+        "adminPassword",
+        "at least 12",
+    ),
+    (
+        {"adminPassword": "long enough secret"},
+        ("adminPassword",),
+        "adminPassword",
+        "authEnabled is false",
+    ),
+    ({"authEnabled": "true", "authDefaultPermission": "ALL"}, (), "authDefaultPermission", "'ALL'"),
+    ({"replicas": "2"}, (), "replicas", "1 on cloud 'local'"),
+    ({"maxReplicas": "0"}, (), "maxReplicas", "1 to 100"),
+    ({"minReplicas": "many"}, (), "minReplicas", "'many'"),
+    ({"serverCpu": "3"}, (), "serverCpu", "0.25, 0.5, 1.0, 2.0, 4.0"),
+    ({"serverMemoryMb": "100"}, (), "serverMemoryMb", "512 to 32768"),
+    ({"serverMemoryMb": "16384"}, (), "serverMemoryMb", "512 to 8192 MB for serverCpu 1"),
+    ({"domain": "not a domain"}, (), "domain", "'not a domain'"),
+    ({"allowedHosts": "mlflow.internal"}, (), "allowedHosts", "a list of strings"),
+    ({"allowedHosts": '["bad host!"]'}, (), "allowedHosts", "host names"),
+    ({"allowedCidrs": '["10.0.0.1/8"]'}, (), "allowedCidrs", "host bits zero"),
+    ({"allowedCidrs": "[]"}, (), "allowedCidrs", "at least one"),
+    ({"logRetentionDays": "2"}, (), "logRetentionDays", "'2'"),
+    ({"localPort": "80"}, (), "localPort", "1024 to 65535"),
+    ({"scenario": "direct", "localPort": "65535"}, (), "localPort", "localPort + 1"),
+    ({"artifactVersioning": "on"}, (), "artifactVersioning", "'on'"),
+    (
+        {"scenario": "local-server", "artifactNoncurrentDays": "7"},
+        (),
+        "artifactNoncurrentDays",
+        "no bucket",
+    ),
+    ({"artifactNoncurrentDays": "0"}, (), "artifactNoncurrentDays", "1 to 3650"),
+    ({"artifactForceDestroy": "nope"}, (), "artifactForceDestroy", "true or false"),
+    ({"scenario": "direct", "clientAccessKey": "true"}, (), "clientAccessKey", "cloud 'aws'"),
+    ({"vpcCidr": "10.0.0.0/16"}, (), "vpcCidr", "AWS networking only"),
+    ({"vpcId": "vpc-0123456789abcdef0"}, (), "vpcId", "AWS networking only"),
+    ({"publicSubnetIds": '["subnet-0123456789abcdef0"]'}, (), "publicSubnetIds", "AWS"),
+    ({"privateSubnetIds": '["subnet-0123456789abcdef0"]'}, (), "privateSubnetIds", "AWS"),
+    ({"cloud": "aws", "vpcId": "vpc-0123456789abcdef0"}, (), "publicSubnetIds", "(unset)"),
+    ({"deletionProtection": "1"}, (), "deletionProtection", "'1'"),
+    ({"tags": '{"team": 1}'}, (), "tags", "string values"),
+    ({"tags": '{"bad key!": "x"}'}, (), "tags", "tag keys"),
+    ({"tags": "team=ml"}, (), "tags", "'team=ml'"),
+    ({"region": "eu-west-1"}, (), "region", "unknown config key"),
+]
+
+
+@pytest.mark.parametrize(
+    ("config", "secret_keys", "key", "shown"),
+    INVALID,
+    ids=[f"{case[2]}-{i}" for i, case in enumerate(INVALID)],
+)
+def test_invalid_config_stops_the_real_program_before_any_resource(
+    config: dict[str, Any], secret_keys: tuple[str, ...], key: str, shown: str
+) -> None:
+    mocks = harness.new_mocks()
+    with pytest.raises(pulumi.RunError) as error:
+        harness.run_program(config=config, secret_keys=secret_keys, mocks=mocks)
+    message = str(error.value)
+    assert message.startswith(f"mlflow:{key}: "), message
+    assert shown in message, message
+    assert "allowed" in message, message
+    assert "\n" not in message
+    assert mocks.resources == []
+
+
+def test_at_least_25_distinct_invalid_configurations() -> None:
+    distinct = {tuple(sorted(case[0].items())) for case in INVALID}
+    assert len(distinct) == len(INVALID) >= 25
+
+
+def test_a_secret_value_is_never_echoed() -> None:
+    with pytest.raises(ConfigError) as error:
+        parse_config({"authEnabled": "true", "adminPassword": "tiny"}, frozenset({"adminPassword"}))
+    assert "tiny" not in str(error.value)
+    with pytest.raises(ConfigError) as error:
+        parse_config({"adminPassword": "not shown at all"}, frozenset({"adminPassword"}))
+    assert "not shown at all" not in str(error.value)
+
+
+# One invalid value per key, each in a config where that key is otherwise allowed: proves
+# every documented key is actually read (a dead key would be accepted silently).
+_EXISTING_VPC = {
+    "cloud": "aws",
+    "vpcId": "vpc-0123456789abcdef0",
+    "publicSubnetIds": '["subnet-0123456789abcdef0", "subnet-0123456789abcdef1"]',
+    "privateSubnetIds": '["subnet-0123456789abcdef2", "subnet-0123456789abcdef3"]',
+}
+INVALID_BY_KEY: dict[str, tuple[dict[str, str], str]] = {
+    "cloud": ({}, "mars"),
+    "scenario": ({}, "bogus"),
+    "dbEngine": ({}, "oracle"),
+    "dbSize": ({}, "huge"),
+    "dbStorageGb": ({}, "1"),
+    "dbHighAvailability": ({}, "maybe"),
+    "dbBackupRetentionDays": ({}, "0"),
+    "authEnabled": ({}, "yes"),
+    "adminUsername": ({}, "-x"),
+    "adminPassword": ({"authEnabled": "true"}, "short"),
+    "authDefaultPermission": ({"authEnabled": "true"}, "ALL"),
+    "replicas": ({"cloud": "aws"}, "0"),
+    "minReplicas": ({"cloud": "aws"}, "0"),
+    "maxReplicas": ({"cloud": "aws"}, "0"),
+    "serverCpu": ({}, "3"),
+    "serverMemoryMb": ({}, "1"),
+    "domain": ({}, "x"),
+    "allowedHosts": ({}, "x"),
+    "allowedCidrs": ({}, "x"),
+    "logRetentionDays": ({}, "2"),
+    "localPort": ({}, "1"),
+    "artifactVersioning": ({}, "x"),
+    "artifactNoncurrentDays": ({}, "0"),
+    "artifactForceDestroy": ({}, "x"),
+    "clientAccessKey": ({"cloud": "aws", "scenario": "direct"}, "x"),
+    "vpcCidr": ({"cloud": "aws"}, "10.0.0.0/8"),
+    "vpcId": ({"cloud": "aws"}, "vpc-x"),
+    "publicSubnetIds": (_EXISTING_VPC, '["subnet-0123456789abcdef0"]'),
+    "privateSubnetIds": (_EXISTING_VPC, '["x"]'),
+    "deletionProtection": ({}, "x"),
+    "tags": ({}, "[]"),
+}
+
+
+def test_every_known_key_has_an_invalid_case() -> None:
+    assert set(INVALID_BY_KEY) == set(KNOWN_KEYS)
+
+
+@pytest.mark.parametrize("key", list(INVALID_BY_KEY))
+def test_every_known_key_is_read(key: str) -> None:
+    base, bad = INVALID_BY_KEY[key]
+    parse_config(base, frozenset({"adminPassword"}))  # the base alone is valid
+    with pytest.raises(ConfigError, match=f"^mlflow:{key}: "):
+        parse_config({**base, key: bad}, frozenset({"adminPassword"}))
+
+
+# parse_config without mocks.
+
+
+def test_local_defaults() -> None:
+    config = parse_config({})
+    assert config.cloud == "local" and config.scenario == "proxied"
+    assert config.scenario_number == 5
+    assert config.database is not None and config.database.engine == "postgresql"
+    assert config.auth.enabled is False
+    assert config.service.replicas == 1 and config.service.local_port == 5000
+    assert config.service.cpu == 1.0 and config.service.memory_mb == 2048
+    assert config.deletion_protection is False
+    assert config.artifacts.force_destroy is True
+    assert config.needs_database and config.needs_bucket
+
+
+def test_aws_defaults_are_secure() -> None:
+    config = parse_config({"cloud": "aws"})
+    assert config.auth.enabled is True
+    assert config.deletion_protection is True
+    assert config.artifacts.force_destroy is False
+    assert config.service.replicas == 2 and config.service.max_replicas == 4
+    assert config.service.allowed_cidrs == ("0.0.0.0/0",)
+
+
+@pytest.mark.parametrize(
+    ("scenario", "number", "database", "bucket"),
+    [
+        ("local-server", 3, False, False),
+        ("direct", 4, True, True),
+        ("proxied", 5, True, True),
+        ("artifacts-only", 6, False, True),
+    ],
+)
+def test_scenarios(scenario: str, number: int, database: bool, bucket: bool) -> None:
+    config = parse_config({"scenario": scenario})
+    assert config.scenario_number == number
+    assert config.needs_database is database and config.needs_bucket is bucket
+    assert config.auth.enabled is False
+
+
+def test_values_are_parsed_and_normalised() -> None:
+    config = parse_config(
+        {
+            "scenario": "direct",
+            "dbEngine": "mysql",
+            "authEnabled": "TRUE",
+            "adminUsername": "ml.admin@example",
+            "adminPassword": "a long enough secret",
+            "authDefaultPermission": "READ",
+            "serverCpu": "0.5",
+            "serverMemoryMb": "1024",
+            "domain": "MLflow.Example.com.",
+            "allowedHosts": '["Alias.internal:8080"]',
+            "localPort": "8080",
+            "tags": '{"team": "ml", "cost-center": "42"}',
+        },
+        frozenset({"adminPassword"}),
+    )
+    assert config.database is not None and config.database.engine == "mysql"
+    assert config.auth.enabled and config.auth.admin_username == "ml.admin@example"
+    assert config.auth.admin_password == Secret("a long enough secret")
+    assert config.auth.default_permission == "READ"
+    assert config.service.cpu == 0.5 and config.service.memory_mb == 1024
+    assert config.service.domain == "mlflow.example.com"
+    assert config.service.allowed_hosts == ("alias.internal:8080",)
+    assert config.service.local_port == 8080
+    assert dict(config.tags) == {"team": "ml", "cost-center": "42"}
+
+
+def test_secret_repr_hides_the_value() -> None:
+    config = parse_config(
+        {"authEnabled": "true", "adminPassword": "hide me please"}, frozenset({"adminPassword"})
+    )
+    assert "hide me please" not in repr(config)
+    assert str(config.auth.admin_password) == "[secret]"
+
+
+def test_config_is_frozen() -> None:
+    config = parse_config({})
+    with pytest.raises(AttributeError):
+        config.cloud = "aws"  # type: ignore[misc]  # frozen dataclass: the point of the test
+    assert isinstance(config, StackConfig)
+
+
+def test_local_port_65534_is_fine_for_direct() -> None:
+    assert parse_config({"scenario": "direct", "localPort": "65534"}).service.local_port == 65534
