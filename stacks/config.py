@@ -184,7 +184,7 @@ class _Reader:
 
     def choice(self, key: str, choices: Any, default: str) -> str:
         value = self.string(key, default)
-        if value not in choices:
+        if value is None or value not in choices:
             raise self.fail(key, f"one of {_allowed(choices)}")
         return value
 
