@@ -14,7 +14,7 @@ import pulumi
 
 from components.aws import MlflowServer
 from components.aws.policies import fargate_memory_sizes
-from stacks.config import K_MEMORY, NAMESPACE, StackConfig
+from stacks.config import K_AUTH, K_DB_ENGINE, K_MEMORY, NAMESPACE, StackConfig
 
 DOCKER_CONTEXT = Path(__file__).resolve().parent.parent / "docker"
 """Build context of the mlflow-server image."""
@@ -31,6 +31,14 @@ def deploy(config: StackConfig) -> dict[str, Any]:
             f"{service.cpu:g} on AWS; allowed: {', '.join(str(s) for s in sizes)}"
         )
     db = config.database
+    if db is not None and db.engine == "mysql" and config.auth.enabled:
+        # The image refuses this at start (the auth tables live in the backend store and
+        # MLflow's auth migration fails on MySQL, mlflow/mlflow#9642): fail before any resource.
+        raise pulumi.RunError(
+            f"{NAMESPACE}:{K_DB_ENGINE}: invalid value 'mysql' while {NAMESPACE}:{K_AUTH} is "
+            f"true; allowed: postgresql, or mysql with {NAMESPACE}:{K_AUTH} false (MLflow's "
+            "basic-auth migrations fail on MySQL, mlflow/mlflow#9642)"
+        )
     admin_password = (
         pulumi.Output.secret(config.auth.admin_password.value)
         if config.auth.admin_password is not None

@@ -216,7 +216,11 @@ def test_exact_resource_types_per_scenario(scenario: str) -> None:
             Counter({"aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": 2}),
             Counter(),
         ),
-        ({"dbEngine": "mysql", "dbHighAvailability": "true"}, Counter(), Counter()),
+        (
+            {"dbEngine": "mysql", "authEnabled": "false", "dbHighAvailability": "true"},
+            Counter(),
+            AUTH,
+        ),
         ({"deletionProtection": "false"}, Counter(), Counter()),
     ],
 )
@@ -302,7 +306,7 @@ def _rules(result: harness.ProgramResult, direction: str) -> list[dict[str, Any]
 
 @pytest.mark.parametrize(("engine", "port"), [("postgresql", 5432.0), ("mysql", 3306.0)])
 def test_security_groups_chain_alb_service_database(engine: str, port: float) -> None:
-    result = run(dbEngine=engine, allowedCidrs=["10.0.0.0/8"])
+    result = run(dbEngine=engine, allowedCidrs=["10.0.0.0/8"], authEnabled=str(engine != "mysql"))
     lb, service, db = sg_id(result, "lb-sg"), sg_id(result, "service-sg"), sg_id(result, "db-sg")
     ingress = _rules(result, "Ingress")
     by_group: dict[str, list[dict[str, Any]]] = {}
@@ -347,7 +351,12 @@ def test_security_groups_chain_alb_service_database(engine: str, port: float) ->
     [
         ({}, ("postgres", "16", "db.t4g.small", False, "postgres16", "rds.force_ssl", "1")),
         (
-            {"dbEngine": "mysql", "dbSize": "medium", "dbHighAvailability": "true"},
+            {
+                "dbEngine": "mysql",
+                "authEnabled": "false",
+                "dbSize": "medium",
+                "dbHighAvailability": "true",
+            },
             ("mysql", "8.4", "db.t4g.large", True, "mysql8.4", "require_secure_transport", "ON"),
         ),
         (
@@ -609,14 +618,27 @@ class _Args:
 
 @pytest.mark.parametrize("engine", ["postgresql", "mysql"])
 def test_database_variables_in_plain_environment(engine: str) -> None:
-    result = run(dbEngine=engine)
+    auth = engine == "postgresql"
+    result = run(dbEngine=engine, authEnabled=str(auth).lower())
     env = environment(result)
     db = inputs(result, "aws:rds/instance:Instance")
     assert env["DB_ENGINE"] == engine
     assert env["DB_PORT"] == str(int(db["port"]))
     assert env["DB_HOST"].endswith(".rds.amazonaws.com")
     assert (env["DB_NAME"], env["DB_USER"], env["DB_SSLMODE"]) == ("mlflow", "mlflow", "require")
-    assert (env["AUTH_ENABLED"], env["AUTH_USERNAME"]) == ("true", "admin")
+    assert env.get("AUTH_ENABLED") == ("true" if auth else None)
+
+
+def test_mysql_with_auth_fails_before_any_resource() -> None:
+    # The image refuses basic-auth on a MySQL backend (mlflow/mlflow#9642); AWS has auth on
+    # by default, so dbEngine=mysql needs authEnabled=false spelled out.
+    with pytest.raises(
+        Exception,
+        match=r"mlflow:dbEngine: invalid value 'mysql' while "
+        r"mlflow:authEnabled is true",
+    ) as raised:
+        run(dbEngine="mysql")
+    assert "mlflow/mlflow#9642" in str(raised.value)
 
 
 def test_auth_off_has_no_auth_variables_or_secrets() -> None:
