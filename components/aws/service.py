@@ -575,10 +575,10 @@ def _validate(args: ServiceArgs) -> dict[str, Any]:
     memory = args.get("memory_mb", 2048)
     if memory not in fargate_memory_sizes(cpu):
         sizes = fargate_memory_sizes(cpu)
-        raise ValueError(
-            f"memory_mb: {memory} is not a Fargate size for cpu {cpu:g}: "
-            f"{sizes[0]} to {sizes[-1]} in steps of {sizes[-1] - sizes[-2]}"
+        allowed = (
+            ", ".join(map(str, sizes)) if len(sizes) <= 4 else f"{sizes[0]} to {sizes[-1]} by 1024"
         )
+        raise ValueError(f"memory_mb: {memory} is not a Fargate size for cpu {cpu:g}: {allowed}")
     domain = args.get("domain")
     if domain is not None and not re.fullmatch(r"[a-z0-9.-]+\.[a-z]{2,}", domain):
         raise ValueError(f"domain: {domain!r} is not a lowercase DNS name")
