@@ -400,11 +400,11 @@ def plot(results: dict[str, Any], path: Path) -> None:
     import matplotlib.pyplot as plt
 
     keys = list(results["meta"]["configs"])
-    fig, axes = plt.subplots(2, 2, figsize=(12, 8))
+    fig, axes = plt.subplots(2, 2, figsize=(12, 9))
     for key in keys:
         row = results["tracking"].get(key, {})
         xs = sorted(int(c) for c in row)
-        label = CONFIGS[key].label
+        label = f"{key}: {results['meta']['configs'][key]}"
         axes[0][0].plot(xs, [row[str(x)]["runs_per_s"] for x in xs], marker="o", label=label)
         axes[0][1].plot(xs, [row[str(x)]["p95_ms"] for x in xs], marker="o", label=label)
     for ax, title in ((axes[0][0], "runs/s"), (axes[0][1], "p95 latency per run (ms)")):
@@ -412,7 +412,7 @@ def plot(results: dict[str, Any], path: Path) -> None:
         ax.set_xlabel("concurrent clients")
         ax.set_title(title)
         ax.grid(True, alpha=0.3)
-    axes[0][0].legend(fontsize=7)
+    handles, labels = axes[0][0].get_legend_handles_labels()
     width = 0.38
     xs_pos = list(range(len(keys)))
     for offset, state in ((-width / 2, "migrated"), (width / 2, "empty")):
@@ -432,11 +432,12 @@ def plot(results: dict[str, Any], path: Path) -> None:
         )
     axes[1][1].set_title("server process tree PSS (MB)")
     for ax in (axes[1][0], axes[1][1]):
-        ax.set_xticks(xs_pos, [CONFIGS[k].name for k in keys], fontsize=8)
+        ax.set_xticks(xs_pos, keys, fontsize=9)
         ax.legend(fontsize=7)
         ax.grid(True, axis="y", alpha=0.3)
     fig.suptitle(f"MLflow server benchmark {results['meta']['date']}")
-    fig.tight_layout()
+    fig.legend(handles, labels, loc="lower center", ncol=2, fontsize=7, frameon=False)
+    fig.tight_layout(rect=(0, 0.03 * ((len(keys) + 1) // 2) + 0.02, 1, 1))
     fig.savefig(path, dpi=90)
     plt.close(fig)
 
