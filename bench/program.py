@@ -9,8 +9,7 @@ providers pays before it declares a resource. Stack and floor alternate.
 
 Test modules that register mock outputs / invokes for a cloud (files under `tests/` that
 mention `harness.OUTPUTS` or `harness.INVOKES` and the cloud's name) are imported first, and
-their module-level `*_OUTPUTS` / `*_INVOKES` tables and `_call` patch of
-`RecordingMocks.call` installed (what their fixtures do);
+their module-level `*_OUTPUTS` / `*_INVOKES` tables installed (what their fixtures do);
 their import time (after `pulumi` and the harness are loaded, which count) is measured
 inside the child and subtracted from its wall time.
 """
@@ -59,8 +58,6 @@ for name in {registrations!r}:
             harness.OUTPUTS.update(value)
         if isinstance(value, dict) and attr.endswith("_INVOKES"):
             harness.INVOKES.update(value)
-    if callable(getattr(module, "_call", None)):  # a fixture's patch of RecordingMocks.call
-        harness.RecordingMocks.call = module._call
 t_reg = time.perf_counter() - t1
 result = harness.run_program(config={config!r})
 t_total = time.perf_counter() - t0

@@ -86,16 +86,16 @@ def server_environment(
     AWS_SECRET_ACCESS_KEY, GOOGLE_AUTH_STRING, ...).
     """
     _validate(
-        scenario,
-        artifact_url,
-        database,
-        auth_enabled,
-        admin_password,
-        flask_secret_key,
-        default_permission,
-        port,
-        keep_alive_seconds,
-        workers,
+        scenario=scenario,
+        artifact_url=artifact_url,
+        database=database,
+        auth_enabled=auth_enabled,
+        admin_password=admin_password,
+        flask_secret_key=flask_secret_key,
+        default_permission=default_permission,
+        port=port,
+        keep_alive_seconds=keep_alive_seconds,
+        workers=workers,
     )
     plain: dict[str, pulumi.Input[str]] = {
         "PORT": str(port),
@@ -148,6 +148,7 @@ def _no_clash(name: str, plain: Mapping[str, object], secrets: Mapping[str, obje
 
 
 def _validate(
+    *,
     scenario: str,
     artifact_url: object,
     database: DatabaseEndpoint | None,

@@ -13,8 +13,8 @@ from typing import Any
 import pulumi
 
 from components.aws import MlflowServer
-from components.aws.policies import fargate_memory_sizes
-from stacks.config import K_AUTH, K_DB_ENGINE, K_MEMORY, NAMESPACE, StackConfig
+from components.aws.policies import fargate_memory_sizes, max_replicas_that_fit, server_workers
+from stacks.config import K_DB_SIZE, K_MAX_REPLICAS, K_MEMORY, NAMESPACE, StackConfig
 
 DOCKER_CONTEXT = Path(__file__).resolve().parent.parent / "docker"
 """Build context of the mlflow-server image."""
@@ -31,14 +31,17 @@ def deploy(config: StackConfig) -> dict[str, Any]:
             f"{service.cpu:g} on AWS; allowed: {', '.join(str(s) for s in sizes)}"
         )
     db = config.database
-    if db is not None and db.engine == "mysql" and config.auth.enabled:
-        # The image refuses this at start (the auth tables live in the backend store and
-        # MLflow's auth migration fails on MySQL, mlflow/mlflow#9642): fail before any resource.
-        raise pulumi.RunError(
-            f"{NAMESPACE}:{K_DB_ENGINE}: invalid value 'mysql' while {NAMESPACE}:{K_AUTH} is "
-            f"true; allowed: postgresql, or mysql with {NAMESPACE}:{K_AUTH} false (MLflow's "
-            "basic-auth migrations fail on MySQL, mlflow/mlflow#9642)"
-        )
+    if db is not None:
+        workers = server_workers(service.cpu, service.memory_mb)
+        fits = max_replicas_that_fit(db.engine, db.size, workers)
+        if service.max_replicas > fits:
+            # Every worker of every task has its own connection pool (see db_pool_settings).
+            raise pulumi.RunError(
+                f"{NAMESPACE}:{K_MAX_REPLICAS}: invalid value {service.max_replicas} with "
+                f"dbSize {db.size!r} ({db.engine}, {workers} workers per task): the database "
+                f"cannot hold that many connection pools; allowed: {fits} or fewer, or a "
+                f"larger {NAMESPACE}:{K_DB_SIZE}"
+            )
     admin_password = (
         pulumi.Output.secret(config.auth.admin_password.value)
         if config.auth.admin_password is not None

@@ -20,6 +20,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import pulumi
+from pulumi.runtime import config as runtime_config
+
 NAMESPACE = "mlflow"
 """The Pulumi config namespace: the project name in Pulumi.yaml (`mlflow:scenario`, ...)."""
 
@@ -40,7 +43,9 @@ AUTH_PERMISSIONS = ("READ", "EDIT", "MANAGE", "NO_PERMISSIONS")
 MIN_ADMIN_PASSWORD_LENGTH = 12
 """MLflow 3.16.1+ refuses a shorter admin password."""
 
-_HOSTNAME = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$")
+_HOSTNAME = re.compile(
+    r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$"
+)
 _USERNAME = re.compile(r"^[A-Za-z][A-Za-z0-9_.@-]{0,62}$")
 _TAG_KEY = re.compile(r"^[A-Za-z0-9_.:/=+@-]{1,63}$")
 
@@ -171,10 +176,14 @@ class _Reader:
     def _show(self, key: str) -> str:
         if key not in self._raw:
             return "(unset)"  # a key required by another one's value
-        return "(secret)" if key in self._secret_keys or key in SECRET_KEYS else repr(self._raw[key])
+        return (
+            "(secret)" if key in self._secret_keys or key in SECRET_KEYS else repr(self._raw[key])
+        )
 
     def fail(self, key: str, allowed: str) -> ConfigError:
-        return ConfigError(f"{NAMESPACE}:{key}: invalid value {self._show(key)}; allowed: {allowed}")
+        return ConfigError(
+            f"{NAMESPACE}:{key}: invalid value {self._show(key)}; allowed: {allowed}"
+        )
 
     def string(self, key: str, default: str | None = None) -> str | None:
         value = self._raw.get(key)
@@ -227,9 +236,9 @@ class _Reader:
         try:
             parsed = json.loads(value)
         except json.JSONDecodeError:
-            raise self.fail(key, "a list of strings, e.g. [\"a\", \"b\"]") from None
+            raise self.fail(key, 'a list of strings, e.g. ["a", "b"]') from None
         if not isinstance(parsed, list) or not all(isinstance(v, str) for v in parsed):
-            raise self.fail(key, "a list of strings, e.g. [\"a\", \"b\"]")
+            raise self.fail(key, 'a list of strings, e.g. ["a", "b"]')
         return tuple(v.strip() for v in parsed)
 
     def string_map(self, key: str) -> dict[str, str]:
@@ -239,9 +248,9 @@ class _Reader:
         try:
             parsed = json.loads(value)
         except json.JSONDecodeError:
-            raise self.fail(key, "an object of string values, e.g. {\"team\": \"ml\"}") from None
+            raise self.fail(key, 'an object of string values, e.g. {"team": "ml"}') from None
         if not isinstance(parsed, dict) or not all(isinstance(v, str) for v in parsed.values()):
-            raise self.fail(key, "an object of string values, e.g. {\"team\": \"ml\"}")
+            raise self.fail(key, 'an object of string values, e.g. {"team": "ml"}')
         return parsed
 
     def secret(self, key: str) -> Secret | None:
@@ -279,59 +288,132 @@ def _key(name: str, type_: str, default: str, description: str) -> str:
 
 
 K_CLOUD = _key("cloud", "string", "local", "Where to deploy: local (Docker), aws, gcp or azure.")
-K_SCENARIO = _key("scenario", "string", "proxied",
-                  "MLflow scenario: local-server (3, local only), direct (4), proxied (5), "
-                  "artifacts-only (6).")
-K_DB_ENGINE = _key("dbEngine", "string", "postgresql",
-                   "Backend database engine: postgresql or mysql. Not allowed without a database "
-                   "(local-server, artifacts-only).")
-K_DB_SIZE = _key("dbSize", "string", "small",
-                 "Database size: small, medium or large (mapped to each cloud's instance classes).")
+K_SCENARIO = _key(
+    "scenario",
+    "string",
+    "proxied",
+    "MLflow scenario: local-server (3, local only), direct (4), proxied (5), artifacts-only (6).",
+)
+K_DB_ENGINE = _key(
+    "dbEngine",
+    "string",
+    "postgresql",
+    "Backend database engine: postgresql or mysql. Not allowed without a database "
+    "(local-server, artifacts-only).",
+)
+K_DB_SIZE = _key(
+    "dbSize",
+    "string",
+    "small",
+    "Database size: small, medium or large (mapped to each cloud's instance classes).",
+)
 K_DB_STORAGE = _key("dbStorageGb", "integer", "20", "Database storage in GB, 20 to 16384.")
-K_DB_HA = _key("dbHighAvailability", "boolean", "false",
-               "A standby in a second zone (RDS multi-AZ, Cloud SQL regional, Azure zone-redundant HA).")
-K_DB_BACKUP = _key("dbBackupRetentionDays", "integer", "7", "Automated backup retention, 1 to 35 days.")
-K_AUTH = _key("authEnabled", "boolean", "true; false on local and artifacts-only",
-              "Run MLflow's basic-auth app.")
+K_DB_HA = _key(
+    "dbHighAvailability",
+    "boolean",
+    "false",
+    "A standby in a second zone (RDS multi-AZ, Cloud SQL regional, Azure zone-redundant HA).",
+)
+K_DB_BACKUP = _key(
+    "dbBackupRetentionDays", "integer", "7", "Automated backup retention, 1 to 35 days."
+)
+K_AUTH = _key(
+    "authEnabled",
+    "boolean",
+    "true; false on local and artifacts-only",
+    "Run MLflow's basic-auth app.",
+)
 K_ADMIN_USER = _key("adminUsername", "string", "admin", "The basic-auth admin user.")
-K_ADMIN_PASSWORD = _key("adminPassword", "string", "generated",
-                        "Secret. The basic-auth admin password, 12+ characters; generated and "
-                        "exported as a secret when unset.")
-K_DEFAULT_PERMISSION = _key("authDefaultPermission", "string", "NO_PERMISSIONS",
-                            "Permission of users on experiments they were not granted: READ, EDIT, "
-                            "MANAGE or NO_PERMISSIONS.")
+K_ADMIN_PASSWORD = _key(
+    "adminPassword",
+    "string",
+    "generated",
+    "Secret. The basic-auth admin password, 12+ characters; generated and "
+    "exported as a secret when unset.",
+)
+K_DEFAULT_PERMISSION = _key(
+    "authDefaultPermission",
+    "string",
+    "NO_PERMISSIONS",
+    "Permission of users on experiments they were not granted: READ, EDIT, "
+    "MANAGE or NO_PERMISSIONS.",
+)
 K_REPLICAS = _key("replicas", "integer", "2; 1 on local", "Server containers at deploy time.")
 K_MIN_REPLICAS = _key("minReplicas", "integer", "replicas", "Autoscaling lower bound.")
 K_MAX_REPLICAS = _key("maxReplicas", "integer", "max(4, replicas)", "Autoscaling upper bound.")
 K_CPU = _key("serverCpu", "string", "1", "vCPU per server container: 0.25, 0.5, 1, 2 or 4.")
-K_MEMORY = _key("serverMemoryMb", "integer", "2048",
-                "Memory per server container in MB, 512 per vCPU to 8192 per vCPU.")
-K_DOMAIN = _key("domain", "string", "none",
-                "Custom domain for the server (HTTPS certificate on AWS); added to allowed hosts.")
-K_ALLOWED_HOSTS = _key("allowedHosts", "array", "[]",
-                       "Extra Host header values MLflow accepts, e.g. an internal alias.")
-K_ALLOWED_CIDRS = _key("allowedCidrs", "array", '["0.0.0.0/0"]',
-                       "IPv4 CIDRs allowed to reach the load balancer.")
+K_MEMORY = _key(
+    "serverMemoryMb",
+    "integer",
+    "2048",
+    "Memory per server container in MB, 512 per vCPU to 8192 per vCPU.",
+)
+K_DOMAIN = _key(
+    "domain",
+    "string",
+    "none",
+    "Custom domain for the server (HTTPS certificate on AWS); added to allowed hosts.",
+)
+K_ALLOWED_HOSTS = _key(
+    "allowedHosts",
+    "array",
+    "[]",
+    "Extra Host header values MLflow accepts, e.g. an internal alias.",
+)
+K_ALLOWED_CIDRS = _key(
+    "allowedCidrs", "array", '["0.0.0.0/0"]', "IPv4 CIDRs allowed to reach the load balancer."
+)
 K_LOG_RETENTION = _key("logRetentionDays", "integer", "30", "Server log retention in days.")
-K_LOCAL_PORT = _key("localPort", "integer", "5000", "Host port of the local stack's server.")
+K_LOCAL_PORT = _key(
+    "localPort",
+    "integer",
+    "5000",
+    "Local: host port of the server (127.0.0.1 only); scenario direct also takes localPort + 1 "
+    "for MinIO's S3 API.",
+)
 K_VERSIONING = _key("artifactVersioning", "boolean", "true", "Keep old versions of artifacts.")
-K_NONCURRENT = _key("artifactNoncurrentDays", "integer", "30",
-                    "Days before non-current artifact versions are deleted.")
-K_FORCE_DESTROY = _key("artifactForceDestroy", "boolean", "false; true on local",
-                       "Let `pulumi destroy` delete a bucket that still holds artifacts.")
-K_CLIENT_KEY = _key("clientAccessKey", "boolean", "false",
-                    "AWS, scenario direct: also create a long-lived access key for clients "
-                    "(exported as a secret). Prefer assuming the client role.")
+K_NONCURRENT = _key(
+    "artifactNoncurrentDays",
+    "integer",
+    "30",
+    "Days before non-current artifact versions are deleted.",
+)
+K_FORCE_DESTROY = _key(
+    "artifactForceDestroy",
+    "boolean",
+    "false; true on local",
+    "Let `pulumi destroy` delete a bucket that still holds artifacts.",
+)
+K_CLIENT_KEY = _key(
+    "clientAccessKey",
+    "boolean",
+    "false",
+    "AWS, scenario direct: also create a long-lived access key for clients "
+    "(exported as a secret). Prefer assuming the client role.",
+)
 K_VPC_CIDR = _key("vpcCidr", "string", "10.0.0.0/16", "AWS: CIDR of the new VPC, /16 to /24.")
 K_VPC_ID = _key("vpcId", "string", "none: a new VPC", "AWS: deploy into this existing VPC.")
-K_PUBLIC_SUBNETS = _key("publicSubnetIds", "array", "[]",
-                        "AWS, with vpcId: subnets for the load balancer, two zones or more.")
-K_PRIVATE_SUBNETS = _key("privateSubnetIds", "array", "[]",
-                         "AWS, with vpcId: subnets for the service and database, two zones or more.")
-K_DELETION_PROTECTION = _key("deletionProtection", "boolean", "true; false on local",
-                             "Protect the database and bucket from deletion.")
-K_TAGS = _key("tags", "string", "{}",
-              'Tags/labels on every resource, as a JSON object: {"team": "ml"}.')
+K_PUBLIC_SUBNETS = _key(
+    "publicSubnetIds",
+    "array",
+    "[]",
+    "AWS, with vpcId: subnets for the load balancer, two zones or more.",
+)
+K_PRIVATE_SUBNETS = _key(
+    "privateSubnetIds",
+    "array",
+    "[]",
+    "AWS, with vpcId: subnets for the service and database, two zones or more.",
+)
+K_DELETION_PROTECTION = _key(
+    "deletionProtection",
+    "boolean",
+    "true; false on local",
+    "Protect the database and bucket from deletion.",
+)
+K_TAGS = _key(
+    "tags", "string", "{}", 'Tags/labels on every resource, as a JSON object: {"team": "ml"}.'
+)
 
 CPU_CHOICES = (0.25, 0.5, 1.0, 2.0, 4.0)
 """vCPU sizes every cloud's container service offers."""
@@ -346,19 +428,36 @@ def parse_config(raw: Mapping[str, str], secret_keys: frozenset[str] = frozenset
     r = _Reader(raw, secret_keys)
     cloud = r.choice(K_CLOUD, CLOUDS, "local")
     if cloud not in BUILT_CLOUDS:
-        raise r.fail(K_CLOUD, f"one of {_allowed(BUILT_CLOUDS)} ({cloud} is planned, not built yet)")
+        raise r.fail(
+            K_CLOUD, f"one of {_allowed(BUILT_CLOUDS)} ({cloud} is planned, not built yet)"
+        )
     is_local = cloud == "local"
     scenario = r.choice(K_SCENARIO, tuple(SCENARIOS), "proxied")
     if scenario == "local-server" and not is_local:
-        raise r.fail(K_SCENARIO, f"direct, proxied or artifacts-only with cloud {cloud!r} "
-                                 "(local-server keeps SQLite inside the container)")
+        raise r.fail(
+            K_SCENARIO,
+            f"direct, proxied or artifacts-only with cloud {cloud!r} "
+            "(local-server keeps SQLite inside the container)",
+        )
 
+    _refuse_keys_of_other_clouds(r, cloud)
     database = _parse_database(r, scenario)
     auth = _parse_auth(r, is_local, scenario)
+    if database is not None and database.engine == "mysql" and auth.enabled:
+        # The image refuses this at start: the auth tables live in the backend store and
+        # MLflow 3.17.2's auth migration fails on MySQL (mlflow/mlflow#9642).
+        raise r.fail(
+            K_DB_ENGINE,
+            f"postgresql while {NAMESPACE}:{K_AUTH} is true, or mysql with {NAMESPACE}:{K_AUTH} "
+            "false (MLflow's basic-auth migrations fail on MySQL, mlflow/mlflow#9642)",
+        )
     service = _parse_service(r, is_local)
     if is_local and scenario == "direct" and service.local_port == 65535:
-        raise r.fail(K_LOCAL_PORT, "a whole number from 1024 to 65534 with scenario 'direct' "
-                                   "(MinIO's S3 API for clients takes localPort + 1)")
+        raise r.fail(
+            K_LOCAL_PORT,
+            "a whole number from 1024 to 65534 with scenario 'direct' "
+            "(MinIO's S3 API for clients takes localPort + 1)",
+        )
     artifacts = _parse_artifacts(r, is_local, scenario, cloud)
     network = _parse_network(r, cloud)
     tags = r.string_map(K_TAGS)
@@ -376,6 +475,35 @@ def parse_config(raw: Mapping[str, str], secret_keys: frozenset[str] = frozenset
         deletion_protection=r.boolean(K_DELETION_PROTECTION, not is_local),
         tags=tags,
     )
+
+
+CLOUD_ONLY_KEYS: tuple[str, ...] = (
+    K_DB_SIZE,
+    K_DB_STORAGE,
+    K_DB_HA,
+    K_DB_BACKUP,
+    K_MIN_REPLICAS,
+    K_MAX_REPLICAS,
+    K_ALLOWED_CIDRS,
+    K_LOG_RETENTION,
+    K_VERSIONING,
+    K_NONCURRENT,
+)
+"""Keys that size or guard cloud resources; the local stack has nothing they could apply to."""
+LOCAL_ONLY_KEYS: tuple[str, ...] = (K_LOCAL_PORT,)
+"""Keys only the local stack reads."""
+
+
+def _refuse_keys_of_other_clouds(r: _Reader, cloud: str) -> None:
+    """A key the chosen cloud would ignore is an error: a silently ignored value is a surprise."""
+    if cloud == "local":
+        for key in CLOUD_ONLY_KEYS:
+            if r.has(key):
+                raise r.fail(key, "nothing with cloud 'local' (it applies to aws, gcp and azure)")
+    else:
+        for key in LOCAL_ONLY_KEYS:
+            if r.has(key):
+                raise r.fail(key, f"nothing with cloud {cloud!r} (it applies to cloud 'local')")
 
 
 def _parse_database(r: _Reader, scenario: str) -> DatabaseConfig | None:
@@ -398,8 +526,10 @@ def _parse_auth(r: _Reader, is_local: bool, scenario: str) -> AuthConfig:
     # Artifacts-only servers have no tracking store for basic-auth to guard: off by default there.
     enabled = r.boolean(K_AUTH, not is_local and scenario != "artifacts-only")
     if enabled and scenario == "artifacts-only":
-        raise r.fail(K_AUTH, "false with scenario 'artifacts-only' (MLflow's basic-auth "
-                             "needs the tracking server)")
+        raise r.fail(
+            K_AUTH,
+            "false with scenario 'artifacts-only' (MLflow's basic-auth needs the tracking server)",
+        )
     username = r.string(K_ADMIN_USER, "admin") or ""
     if not _USERNAME.match(username):
         raise r.fail(K_ADMIN_USER, "1 to 63 letters, digits or _.@-, starting with a letter")
@@ -428,14 +558,19 @@ def _parse_service(r: _Reader, is_local: bool) -> ServiceConfig:
     min_replicas = r.integer(K_MIN_REPLICAS, replicas, 1, 100)
     max_replicas = r.integer(K_MAX_REPLICAS, max(4, replicas), 1, 100)
     if not min_replicas <= replicas <= max_replicas:
-        raise r.fail(K_REPLICAS if r.has(K_REPLICAS) else K_MIN_REPLICAS,
-                     f"minReplicas ({min_replicas}) <= replicas ({replicas}) "
-                     f"<= maxReplicas ({max_replicas})")
+        raise r.fail(
+            K_REPLICAS if r.has(K_REPLICAS) else K_MIN_REPLICAS,
+            f"minReplicas ({min_replicas}) <= replicas ({replicas}) "
+            f"<= maxReplicas ({max_replicas})",
+        )
     cpu = r.number(K_CPU, 1.0, CPU_CHOICES)
     memory = r.integer(K_MEMORY, 2048, 512, 32768)
     if memory < cpu * 1024 / 2 or memory > cpu * 8192:
-        raise r.fail(K_MEMORY, f"{int(cpu * 512)} to {int(cpu * 8192)} MB for serverCpu {cpu:g} "
-                               "(the ratios Fargate, Cloud Run and Container Apps accept)")
+        raise r.fail(
+            K_MEMORY,
+            f"{int(cpu * 512)} to {int(cpu * 8192)} MB for serverCpu {cpu:g} "
+            "(the ratios Fargate, Cloud Run and Container Apps accept)",
+        )
     domain = r.string(K_DOMAIN)
     if domain is not None:
         domain = domain.lower().rstrip(".")
@@ -445,7 +580,9 @@ def _parse_service(r: _Reader, is_local: bool) -> ServiceConfig:
     for host in allowed_hosts:
         name, _, port = host.partition(":")
         if not _HOSTNAME.match(name.lower()) or (port and not port.isdigit()):
-            raise r.fail(K_ALLOWED_HOSTS, "host names, optionally with :port, e.g. [\"mlflow.internal\"]")
+            raise r.fail(
+                K_ALLOWED_HOSTS, 'host names, optionally with :port, e.g. ["mlflow.internal"]'
+            )
     cidrs = r.string_list(K_ALLOWED_CIDRS) if r.has(K_ALLOWED_CIDRS) else ("0.0.0.0/0",)
     if not cidrs:
         raise r.fail(K_ALLOWED_CIDRS, "at least one IPv4 CIDR such as 10.0.0.0/8")
@@ -468,20 +605,20 @@ def _parse_service(r: _Reader, is_local: bool) -> ServiceConfig:
     )
 
 
-_LOG_RETENTION_CHOICES = ("1", "3", "5", "7", "14", "30", "60", "90", "120", "150", "180",
-                          "365", "400", "545", "731", "1827", "3653")
+_LOG_RETENTION_CHOICES = tuple(
+    str(d) for d in (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1827, 3653)
+)
 """Retention periods CloudWatch accepts (the other clouds accept any of them too)."""
 
 
 def _parse_artifacts(r: _Reader, is_local: bool, scenario: str, cloud: str) -> ArtifactConfig:
     client_key = r.boolean(K_CLIENT_KEY, False)
     if client_key and (cloud != "aws" or scenario != "direct"):
-        raise r.fail(K_CLIENT_KEY, "true only with cloud 'aws' and scenario 'direct' "
-                                   "(clients read the bucket themselves only there)")
-    if scenario == "local-server":
-        for key in (K_VERSIONING, K_NONCURRENT):
-            if r.has(key):
-                raise r.fail(key, "nothing: scenario 'local-server' has no bucket")
+        raise r.fail(
+            K_CLIENT_KEY,
+            "true only with cloud 'aws' and scenario 'direct' "
+            "(clients read the bucket themselves only there)",
+        )
     return ArtifactConfig(
         versioning=r.boolean(K_VERSIONING, True),
         noncurrent_version_days=r.integer(K_NONCURRENT, 30, 1, 3650),
@@ -511,23 +648,24 @@ def _parse_network(r: _Reader, cloud: str) -> NetworkConfig:
             raise r.fail(K_VPC_ID, "an id such as vpc-0123456789abcdef0")
         for key, ids in ((K_PUBLIC_SUBNETS, public), (K_PRIVATE_SUBNETS, private)):
             if len(ids) < 2 or not all(re.match(r"^subnet-[0-9a-f]{8,17}$", i) for i in ids):
-                raise r.fail(key, "at least two subnet ids (two availability zones) "
-                                  f"such as subnet-0123456789abcdef0 when {NAMESPACE}:vpcId is set")
+                raise r.fail(
+                    key,
+                    "at least two subnet ids (two availability zones) "
+                    f"such as subnet-0123456789abcdef0 when {NAMESPACE}:vpcId is set",
+                )
         if r.has(K_VPC_CIDR):
             raise r.fail(K_VPC_CIDR, f"nothing when {NAMESPACE}:vpcId is set")
     else:
         for key in (K_PUBLIC_SUBNETS, K_PRIVATE_SUBNETS):
             if r.has(key):
                 raise r.fail(key, f"nothing unless {NAMESPACE}:vpcId is set")
-    return NetworkConfig(vpc_cidr=vpc_cidr, vpc_id=vpc_id,
-                         public_subnet_ids=public, private_subnet_ids=private)
+    return NetworkConfig(
+        vpc_cidr=vpc_cidr, vpc_id=vpc_id, public_subnet_ids=public, private_subnet_ids=private
+    )
 
 
 def load_config() -> StackConfig:
     """Read this project's config namespace from the Pulumi engine and parse it."""
-    import pulumi  # local import: keeps this module importable and testable without the engine
-    from pulumi.runtime import config as runtime_config
-
     prefix = f"{NAMESPACE}:"
     raw: dict[str, str] = {}
     secret_keys: set[str] = set()
@@ -536,7 +674,7 @@ def load_config() -> StackConfig:
     env_secrets = set(runtime_config.get_config_secret_keys_env())
     for full_key, value in all_config.items():
         if full_key.startswith(prefix):
-            key = full_key[len(prefix):]
+            key = full_key[len(prefix) :]
             raw[key] = value if isinstance(value, str) else json.dumps(value)
             if pulumi.runtime.is_config_secret(full_key) or full_key in env_secrets:
                 secret_keys.add(key)

@@ -88,12 +88,13 @@ class RecordingMocks(pulumi.runtime.Mocks):
         resource_id = state.pop("id", None) or f"{args.name}-id"
         return resource_id, state
 
-    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict, list[tuple[str, str]] | None]:
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict, list[tuple[str, str]]]:
         self.invokes.append((args.token, dict(args.args)))
         handler = INVOKES.get(args.token)
         if handler is None:
             raise UnmockedInvokeError(f"unmocked invoke {args.token} with {dict(args.args)}")
-        return handler(dict(args.args)), None
+        # The second element is the invoke's check failures; the mock monitor iterates it.
+        return handler(dict(args.args)), []
 
     # Queries used by tests.
     def of_type(self, type_token: str) -> list[Registered]:

@@ -4,6 +4,7 @@ the keys `stacks/config.py` reads (regenerate with `.venv/bin/python -m stacks.r
 from __future__ import annotations
 
 import yaml
+from mlflow_image.contract import CONTRACT
 
 from stacks import reference
 from stacks.config import KNOWN_KEYS, NAMESPACE, SECRET_KEYS, parse_config
@@ -48,3 +49,19 @@ def test_default_stack_file_is_valid_config() -> None:
         raw[key] = value if isinstance(value, str) else yaml.safe_dump(value)
     config = parse_config(raw)
     assert config.cloud == "local"
+
+
+def test_readmes_hold_the_image_contract_table() -> None:
+    block = f"{reference.CONTRACT_BEGIN}\n{reference.contract_table()}\n{reference.CONTRACT_END}"
+    for name in reference.CONTRACT_FILES:
+        assert block in (ROOT / name).read_text(), (
+            f"{name}: run .venv/bin/python -m stacks.reference"
+        )
+
+
+def test_contract_table_lists_every_variable_the_image_reads() -> None:
+    table = reference.contract_table()
+    for var in CONTRACT:
+        assert f"| `{var.name}` |" in table
+        if var.secret:
+            assert f"| `{var.name}` | {var.default or '-'} | yes |" in table

@@ -12,7 +12,12 @@ from components.aws.bucket import ArtifactBucket
 from components.aws.database import Database
 from components.aws.identity import Identity
 from components.aws.network import Network
-from components.aws.policies import DB_ENGINES
+from components.aws.policies import (
+    DB_ENGINES,
+    DB_INSTANCE_CLASSES,
+    db_pool_settings,
+    server_workers,
+)
 from components.aws.service import Service
 from components.environment import DEFAULT_PORT, DatabaseEndpoint
 
@@ -49,7 +54,9 @@ class MlflowServerArgs(TypedDict, total=False):
     min_replicas: int
     """Autoscaling lower bound. Default `replicas`."""
     max_replicas: int
-    """Autoscaling upper bound. Default max(4, replicas)."""
+    """Autoscaling upper bound. Default max(4, replicas). The servers' database pools are
+    sized so that this many tasks fit the `db_size` instance's connection limit
+    (`policies.db_pool_settings`); too many for the size fails before any resource."""
     cpu: float
     """vCPU per task. Default 1."""
     memory_mb: int
@@ -137,6 +144,18 @@ class MlflowServer(pulumi.ComponentResource):
         engine = args.get("db_engine", "postgresql")
         if engine not in DB_ENGINES:
             raise ValueError(f"db_engine: {engine!r} is not one of {', '.join(DB_ENGINES)}")
+        size = args.get("db_size", "small")
+        replicas = args.get("replicas", 2)
+        max_replicas = args.get("max_replicas", max(4, replicas))
+        if has_database:
+            if size not in DB_INSTANCE_CLASSES:
+                raise ValueError(
+                    f"db_size: {size!r} is not one of {', '.join(DB_INSTANCE_CLASSES)}"
+                )
+            # The servers' pools must fit the database at max_replicas: checked here, before
+            # any child exists (Service computes the same figures for its environment).
+            workers = server_workers(float(args.get("cpu", 1.0)), args.get("memory_mb", 2048))
+            db_pool_settings(engine, size, max_replicas, workers)
         auth = args.get("auth_enabled", has_database)
         if auth and not has_database:
             raise ValueError("auth_enabled: basic-auth needs a tracking server, not artifacts-only")
@@ -187,7 +206,7 @@ class MlflowServer(pulumi.ComponentResource):
                         lambda sg: sg or ""
                     ),
                     "engine": engine,
-                    "size": args.get("db_size", "small"),
+                    "size": size,
                     "storage_gb": args.get("db_storage_gb", 20),
                     "high_availability": args.get("db_high_availability", False),
                     "backup_retention_days": args.get("db_backup_retention_days", 7),
@@ -245,6 +264,7 @@ class MlflowServer(pulumi.ComponentResource):
                 if self.database
                 else None,
                 "database_secret_arn": self.database.secret_arn if self.database else None,
+                "database_size": size if self.database else None,
                 "auth_enabled": auth,
                 "admin_username": admin_username,
                 "admin_password": admin_password,
@@ -257,9 +277,9 @@ class MlflowServer(pulumi.ComponentResource):
                 "load_balancer_security_group_id": self.network.load_balancer_security_group_id,
                 "service_security_group_id": self.network.service_security_group_id,
                 "task_role_arn": self.identity.task_role_arn,
-                "replicas": args.get("replicas", 2),
-                "min_replicas": args.get("min_replicas", args.get("replicas", 2)),
-                "max_replicas": args.get("max_replicas", max(4, args.get("replicas", 2))),
+                "replicas": replicas,
+                "min_replicas": args.get("min_replicas", replicas),
+                "max_replicas": max_replicas,
                 "cpu": args.get("cpu", 1.0),
                 "memory_mb": args.get("memory_mb", 2048),
                 "log_retention_days": args.get("log_retention_days", 30),

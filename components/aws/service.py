@@ -15,10 +15,14 @@ import pulumi_random as random
 from pulumi_aws import acm, appautoscaling, cloudwatch, ecr, ecs, iam, lb, secretsmanager
 
 from components.aws.policies import (
+    DB_ENGINES,
+    DB_INSTANCE_CLASSES,
     context_digest,
+    db_pool_settings,
     fargate_memory_sizes,
     physical_name,
     read_secrets_policy,
+    server_workers,
     service_assume_role_policy,
 )
 from components.environment import DEFAULT_PORT, DatabaseEndpoint, server_environment
@@ -61,6 +65,11 @@ class ServiceArgs(TypedDict, total=False):
     """ECS `valueFrom` of the database password (`<secret arn>:password::`); with `database`."""
     database_secret_arn: pulumi.Input[str] | None
     """ARN of that secret: the execution role may read it; with `database`."""
+    database_size: str | None
+    """small, medium or large: the `Database` size, whose connection limit the servers'
+    pools are budgeted against at `max_replicas` (MLFLOW_SQLALCHEMYSTORE_POOL_SIZE /
+    _MAX_OVERFLOW, see `policies.db_pool_settings`); with `database`. None: the image's
+    defaults (10 + 20 per worker), unbudgeted."""
     auth_enabled: bool
     """Run MLflow's basic-auth app. Default False."""
     admin_username: str
@@ -282,6 +291,7 @@ class Service(pulumi.ComponentResource):
             public_hostnames=[self.load_balancer.dns_name, domain or "", *s["allowed_hosts"]],
             port=port,
             workers=s["workers"],
+            extra_plain=_pool_environment(s["db_pool"]),
         )
 
         # ---- secrets: one Secrets Manager secret per value, except the database's own
@@ -585,8 +595,22 @@ def _validate(args: ServiceArgs) -> dict[str, Any]:
     retention = args.get("log_retention_days", 30)
     if retention < 1:
         raise ValueError(f"log_retention_days: {retention} must be positive")
-    # Workers: about 350 MB each, 2 per vCPU (the contract's guidance), at least one.
-    workers = max(1, min(round(cpu * 2), memory // 512))
+    workers = server_workers(cpu, memory)
+    db_pool: tuple[int, int] | None = None
+    size = args.get("database_size")
+    if size is not None:
+        database = args.get("database")
+        if database is None:
+            raise ValueError("database_size: only with database")
+        if size not in DB_INSTANCE_CLASSES:
+            raise ValueError(
+                f"database_size: {size!r} is not one of {', '.join(DB_INSTANCE_CLASSES)}"
+            )
+        if database.engine not in DB_ENGINES:
+            raise ValueError(
+                f"database.engine: {database.engine!r} is not one of {', '.join(DB_ENGINES)}"
+            )
+        db_pool = db_pool_settings(database.engine, size, high, workers)
     return {
         "scenario": scenario,
         "auth_enabled": auth,
@@ -598,4 +622,16 @@ def _validate(args: ServiceArgs) -> dict[str, Any]:
         "log_retention_days": retention,
         "allowed_hosts": list(args.get("allowed_hosts") or []),
         "workers": workers,
+        "db_pool": db_pool,
+    }
+
+
+def _pool_environment(db_pool: tuple[int, int] | None) -> dict[str, pulumi.Input[str]] | None:
+    """The budgeted pool as the image's variables (None: leave the image's defaults)."""
+    if db_pool is None:
+        return None
+    pool_size, max_overflow = db_pool
+    return {
+        "MLFLOW_SQLALCHEMYSTORE_POOL_SIZE": str(pool_size),
+        "MLFLOW_SQLALCHEMYSTORE_MAX_OVERFLOW": str(max_overflow),
     }

@@ -37,70 +37,161 @@ AUTH_PERMISSIONS = ("READ", "EDIT", "MANAGE", "NO_PERMISSIONS")
 
 CONTRACT: tuple[EnvVar, ...] = (
     # Backend store
-    EnvVar("DATABASE_URI", "Full SQLAlchemy URI of the backend store (seed 001). "
-           "Wins over MLFLOW_BACKEND_STORE_URI, which wins over the DB_* parts. None of them: "
-           "SQLite in DATA_DIR.", secret=True),
-    EnvVar("DB_ENGINE", "Backend engine when assembling the URI from parts: "
-           + " | ".join(ENGINES) + ".", "postgresql"),
-    EnvVar("DB_HOST", "Database host name, or an absolute path for a unix socket: the "
-           "socket directory for PostgreSQL (Cloud SQL: /cloudsql/PROJECT:REGION:INSTANCE), "
-           "the socket file for MySQL."),
+    EnvVar(
+        "DATABASE_URI",
+        "Full SQLAlchemy URI of the backend store (seed 001). "
+        "Wins over MLFLOW_BACKEND_STORE_URI, which wins over the DB_* parts. None of them: "
+        "SQLite in DATA_DIR.",
+        secret=True,
+    ),
+    EnvVar(
+        "DB_ENGINE",
+        "Backend engine when assembling the URI from parts: " + " | ".join(ENGINES) + ".",
+        "postgresql",
+    ),
+    EnvVar(
+        "DB_HOST",
+        "Database host name, or an absolute path for a unix socket: the "
+        "socket directory for PostgreSQL (Cloud SQL: /cloudsql/PROJECT:REGION:INSTANCE), "
+        "the socket file for MySQL.",
+    ),
     EnvVar("DB_PORT", "Database port.", "5432 (postgresql) / 3306 (mysql)"),
     EnvVar("DB_NAME", "Database name.", "mlflow"),
     EnvVar("DB_USER", "Database user.", "mlflow"),
-    EnvVar("DB_PASSWORD", "Database password; any character survives (it is URL-encoded).",
-           secret=True),
-    EnvVar("DB_SSLMODE", "TLS to the database: disable | allow | prefer | require | verify-ca "
-           "| verify-full (libpq's names; for MySQL prefer/allow/disable mean no TLS).",
-           "prefer"),
+    EnvVar(
+        "DB_PASSWORD", "Database password; any character survives (it is URL-encoded).", secret=True
+    ),
+    EnvVar(
+        "DB_SSLMODE",
+        "TLS to the database: disable | allow | prefer | require | verify-ca "
+        "| verify-full (libpq's names; for MySQL prefer/allow/disable mean no TLS).",
+        "prefer",
+    ),
     EnvVar("DB_SSLROOTCERT", "Path of the CA bundle used with verify-ca / verify-full."),
-    EnvVar("DB_WAIT_SECONDS", "How long to wait for the database at start, with logged "
-           "retries every 2 s; then the start fails.", "60"),
+    EnvVar(
+        "DB_WAIT_SECONDS",
+        "How long to wait for the database at start, with logged "
+        "retries every 2 s; then the start fails.",
+        "60",
+    ),
+    EnvVar(
+        "MLFLOW_SQLALCHEMYSTORE_POOL_SIZE",
+        "Connections MLflow keeps open per worker process and store engine (PostgreSQL/MySQL "
+        "only; 1..1000). Connections per server = workers x (pool + overflow) for the "
+        "tracking store; the model registry and basic-auth engines have pools of the same "
+        "size. Unset on SQLite: MLflow's own (SQLAlchemy 5).",
+        "10",
+    ),
+    EnvVar(
+        "MLFLOW_SQLALCHEMYSTORE_MAX_OVERFLOW",
+        "Extra connections per worker process and store engine beyond the pool under load, "
+        "closed when returned (PostgreSQL/MySQL only; 1..1000). Connections per server = "
+        "workers x (pool + overflow): size it against the database's max_connections "
+        "divided by the replicas. Unset on SQLite: MLflow's own (SQLAlchemy 10).",
+        "20",
+    ),
+    EnvVar(
+        "MLFLOW_SQLALCHEMYSTORE_POOL_RECYCLE",
+        "Seconds after which a pooled connection is replaced before use (PostgreSQL/MySQL "
+        "only; 0: never). MLflow always pings a connection before handing it out.",
+        "1800",
+    ),
     # Artifacts
-    EnvVar("ARTIFACT_URL", "Artifact store URI: s3://, gs://, wasbs://, or a path (seed 001). "
-           "Unset: DATA_DIR/artifacts."),
-    EnvVar("ARTIFACT_MODE", "How clients reach artifacts: " + " | ".join(ARTIFACT_MODES)
-           + " (scenarios 5, 4, 6). direct needs ARTIFACT_URL; artifacts-only forbids a "
-           "database.", "proxied"),
-    EnvVar("CREATE_BUCKET", "true: create a missing bucket on an S3-compatible endpoint "
-           "(needs an s3:// ARTIFACT_URL and MLFLOW_S3_ENDPOINT_URL; local development). "
-           "Any s3:// bucket is checked at start: a missing one stops the start with a "
-           "clear error unless this is true.", "false"),
-    EnvVar("GOOGLE_AUTH_STRING", "Base64 of a GCP service-account JSON file (seed 004); "
-           "written to a private file and exported as GOOGLE_APPLICATION_CREDENTIALS.",
-           secret=True),
+    EnvVar(
+        "ARTIFACT_URL",
+        "Artifact store URI: s3://, gs://, wasbs://, or a path (seed 001). "
+        "Unset: DATA_DIR/artifacts.",
+    ),
+    EnvVar(
+        "ARTIFACT_MODE",
+        "How clients reach artifacts: "
+        + " | ".join(ARTIFACT_MODES)
+        + " (scenarios 5, 4, 6). direct needs ARTIFACT_URL; artifacts-only forbids a "
+        "database.",
+        "proxied",
+    ),
+    EnvVar(
+        "CREATE_BUCKET",
+        "true: create a missing bucket on an S3-compatible endpoint "
+        "(needs an s3:// ARTIFACT_URL and MLFLOW_S3_ENDPOINT_URL; local development). "
+        "Any s3:// bucket is checked at start: a missing one stops the start with a "
+        "clear error unless this is true.",
+        "false",
+    ),
+    EnvVar(
+        "GOOGLE_AUTH_STRING",
+        "Base64 of a GCP service-account JSON file (seed 004); "
+        "written to a private file and exported as GOOGLE_APPLICATION_CREDENTIALS.",
+        secret=True,
+    ),
     # Auth
     EnvVar("AUTH_ENABLED", "true: run MLflow's basic-auth app.", "false"),
     EnvVar("AUTH_USERNAME", "Admin user name when auth is enabled.", "admin"),
-    EnvVar("AUTH_PASSWORD", "Admin password (12+ characters) when auth is enabled; "
-           "a changed value on a later start changes the admin's password.", secret=True),
-    EnvVar("AUTH_DATABASE_URL", "SQLAlchemy URI of the auth tables' database (required for "
-           "auth with artifacts-only). PostgreSQL (or SQLite for one replica): MLflow 3.17.2's "
-           "auth migration fails on MySQL (mlflow/mlflow#9642), so a MySQL stack with auth "
-           "needs this set.", "the backend store", secret=True),
-    EnvVar("AUTH_DEFAULT_PERMISSION", "Permission of a user on experiments it was not granted: "
-           + " | ".join(AUTH_PERMISSIONS) + ".", "NO_PERMISSIONS"),
-    EnvVar("MLFLOW_FLASK_SERVER_SECRET_KEY", "Flask session/CSRF key; required with auth. "
-           "Every replica must get the same value.", secret=True),
+    EnvVar(
+        "AUTH_PASSWORD",
+        "Admin password (12+ characters) when auth is enabled; "
+        "a changed value on a later start changes the admin's password.",
+        secret=True,
+    ),
+    EnvVar(
+        "AUTH_DATABASE_URL",
+        "SQLAlchemy URI of the auth tables' database (required for "
+        "auth with artifacts-only). PostgreSQL (or SQLite for one replica): MLflow 3.17.2's "
+        "auth migration fails on MySQL (mlflow/mlflow#9642), so a MySQL stack with auth "
+        "needs this set.",
+        "the backend store",
+        secret=True,
+    ),
+    EnvVar(
+        "AUTH_DEFAULT_PERMISSION",
+        "Permission of a user on experiments it was not granted: "
+        + " | ".join(AUTH_PERMISSIONS)
+        + ".",
+        "NO_PERMISSIONS",
+    ),
+    EnvVar(
+        "MLFLOW_FLASK_SERVER_SECRET_KEY",
+        "Flask session/CSRF key; required with auth. Every replica must get the same value.",
+        secret=True,
+    ),
     # Server
-    EnvVar("PUBLIC_HOSTNAMES", "Comma-separated host names clients use (load balancer, domain). "
-           "Each is allowed with and without :80 / :443 in MLflow's Host check, plus localhost "
-           "and 127.0.0.1 with and without PORT. Unset: MLflow's default list (localhost and "
-           "private IPs only), so requests through a public name get 403: every cloud stack "
-           "must set it. Ignored when MLFLOW_SERVER_ALLOWED_HOSTS is set."),
-    EnvVar("CORS_ALLOWED_ORIGINS", "Comma-separated origins allowed by MLflow's CORS check. "
-           "Unset: https:// and http:// of each PUBLIC_HOSTNAMES name (the UI's own POSTs carry "
-           "an Origin header). Ignored when MLFLOW_SERVER_CORS_ALLOWED_ORIGINS is set."),
+    EnvVar(
+        "PUBLIC_HOSTNAMES",
+        "Comma-separated host names clients use (load balancer, domain). "
+        "Each is allowed with and without :80 / :443 in MLflow's Host check, plus localhost "
+        "and 127.0.0.1 with and without PORT. Unset: MLflow's default list (localhost and "
+        "private IPs only), so requests through a public name get 403: every cloud stack "
+        "must set it. Ignored when MLFLOW_SERVER_ALLOWED_HOSTS is set.",
+    ),
+    EnvVar(
+        "CORS_ALLOWED_ORIGINS",
+        "Comma-separated origins allowed by MLflow's CORS check. "
+        "Unset: https:// and http:// of each PUBLIC_HOSTNAMES name (the UI's own POSTs carry "
+        "an Origin header). Ignored when MLFLOW_SERVER_CORS_ALLOWED_ORIGINS is set.",
+    ),
     EnvVar("PORT", "Port the server listens on (Cloud Run sets it).", "5000"),
     EnvVar("HOST", "Address the server binds.", "0.0.0.0"),
-    EnvVar("SERVER_WORKERS", "uvicorn worker processes (about 300-400 MB each; a common "
-           "choice is 2 per vCPU).", "2"),
-    EnvVar("SERVER_KEEP_ALIVE_SECONDS", "HTTP keep-alive; longer than any load balancer's idle "
-           "timeout in front of the server.", "650"),
-    EnvVar("DATA_DIR", "Where scenario 3 keeps its SQLite file (DATA_DIR/mlflow.db) and "
-           "artifacts (DATA_DIR/artifacts); a volume in the container.", "/data"),
-    EnvVar("MLFLOW_SERVER_ENABLE_JOB_EXECUTION", "MLflow's job runner; off by default "
-           "(it costs about 2 GB per server).", "false"),
+    EnvVar(
+        "SERVER_WORKERS",
+        "uvicorn worker processes (about 300-400 MB each; a common choice is 2 per vCPU).",
+        "2",
+    ),
+    EnvVar(
+        "SERVER_KEEP_ALIVE_SECONDS",
+        "HTTP keep-alive; longer than any load balancer's idle timeout in front of the server.",
+        "650",
+    ),
+    EnvVar(
+        "DATA_DIR",
+        "Where scenario 3 keeps its SQLite file (DATA_DIR/mlflow.db) and "
+        "artifacts (DATA_DIR/artifacts); a volume in the container.",
+        "/data",
+    ),
+    EnvVar(
+        "MLFLOW_SERVER_ENABLE_JOB_EXECUTION",
+        "MLflow's job runner; off by default (it costs about 2 GB per server).",
+        "false",
+    ),
 )
 
 SECRET_NAMES: frozenset[str] = frozenset(v.name for v in CONTRACT if v.secret)

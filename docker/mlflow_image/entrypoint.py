@@ -56,6 +56,25 @@ DEFAULT_KEEP_ALIVE_SECONDS = 650
 not the server, closes idle connections, so it never reuses one the server just closed
 (which shows up as sporadic 502s)."""
 DEFAULT_DB_WAIT_SECONDS = 60
+DB_POOL_DEFAULTS = {
+    "MLFLOW_SQLALCHEMYSTORE_POOL_SIZE": 10,
+    "MLFLOW_SQLALCHEMYSTORE_MAX_OVERFLOW": 20,
+    "MLFLOW_SQLALCHEMYSTORE_POOL_RECYCLE": 1800,
+}
+"""SQLAlchemy pool settings MLflow 3.17.2 reads (mlflow/store/db/utils.py), set for a PostgreSQL
+or MySQL backend unless the user set them. MLflow's defaults (SQLAlchemy's 5 + 10 overflow)
+made 64 concurrent clients on 2 workers hit 30 s QueuePool timeouts (bench/results/latest.md);
+10 + 20 = at most 30 connections per worker process and MLflow store engine. pool_pre_ping
+is always on in MLflow (no variable); recycling after 30 min also replaces a connection before
+a proxy's or firewall's idle timeout (RDS Proxy's default: 30 min) can leave it half-dead."""
+DB_POOL_RANGES = {
+    # MLflow passes a value only when it is truthy: 0 would silently mean SQLAlchemy's default
+    # (pool 5, overflow 10), so it is refused; a negative overflow would be unbounded.
+    "MLFLOW_SQLALCHEMYSTORE_POOL_SIZE": (1, 1000),
+    "MLFLOW_SQLALCHEMYSTORE_MAX_OVERFLOW": (1, 1000),
+    # 0: MLflow passes nothing, SQLAlchemy never recycles.
+    "MLFLOW_SQLALCHEMYSTORE_POOL_RECYCLE": (0, 86400),
+}
 LOCK_NAME = "mlflow_image_schema_migration"
 LOCK_KEY = 0x6D6C666C6F77  # "mlflow" as an integer: the pg_advisory_lock key.
 SSL_MODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
@@ -350,6 +369,8 @@ class Plan:
     google_key: bytes | None = None
     db_wait_seconds: int = DEFAULT_DB_WAIT_SECONDS
     data_dir: str = "/data"
+    db_pool: tuple[int, int] | None = None
+    """Effective (pool size, max overflow) per worker and store engine; None: MLflow's."""
     args: list[str] = field(default_factory=list)
     """`mlflow server` arguments (no secret among them)."""
     env: dict[str, str] = field(default_factory=dict)
@@ -366,8 +387,9 @@ class Plan:
             if self.auth_enabled
             else "off"
         )
+        pool = f" pool={self.db_pool[0]}+{self.db_pool[1]}/worker" if self.db_pool else ""
         return (
-            f"backend={backend} artifacts={self.artifact_mode}:{self.artifact_url} "
+            f"backend={backend}{pool} artifacts={self.artifact_mode}:{self.artifact_url} "
             f"auth={auth} args={shlex.join(self.args)}"
         )
 
@@ -463,6 +485,7 @@ def resolve(env: Mapping[str, str], extra_args: Sequence[str] = ()) -> Plan:
     else:
         args += ["--artifacts-destination", artifact_url]
     plan.env["MLFLOW_SERVER_ENABLE_JOB_EXECUTION"] = "true" if jobs else "false"
+    _resolve_db_pool(env, plan)
 
     if not env.get("MLFLOW_GUNICORN_OPTS") and not env.get("MLFLOW_WAITRESS_OPTS"):
         uvicorn_opts = env.get("MLFLOW_UVICORN_OPTS", "").strip()
@@ -491,6 +514,26 @@ def resolve(env: Mapping[str, str], extra_args: Sequence[str] = ()) -> Plan:
     plan.unset += ["DB_PASSWORD", "AUTH_PASSWORD", "DATABASE_URI", "AUTH_DATABASE_URL"]
     plan.args = args + list(extra_args)
     return plan
+
+
+def _resolve_db_pool(env: Mapping[str, str], plan: Plan) -> None:
+    """Check user-set pool variables; for a PostgreSQL/MySQL backend, default the unset ones.
+
+    A user's value is passed on as given (never rewritten). SQLite and artifacts-only get
+    no defaults: MLflow's own pool handling fits a single local file, and there is no store.
+    """
+    server_db = plan.backend is not None and plan.backend.drivername != "sqlite"
+    values: dict[str, int] = {}
+    for name, default in DB_POOL_DEFAULTS.items():
+        low, high = DB_POOL_RANGES[name]
+        values[name] = parse_int(env, name, default, low, high)
+        if server_db and not env.get(name, "").strip():
+            plan.env[name] = str(default)
+    if server_db:
+        plan.db_pool = (
+            values["MLFLOW_SQLALCHEMYSTORE_POOL_SIZE"],
+            values["MLFLOW_SQLALCHEMYSTORE_MAX_OVERFLOW"],
+        )
 
 
 def _resolve_auth(env: Mapping[str, str], plan: Plan, backend: URL | None) -> None:

@@ -78,11 +78,20 @@ CASES: list[tuple[type, dict[str, Any], str]] = [
     (Service, {**SERVICE, "cpu": 3.0}, "cpu"),
     (Service, {**SERVICE, "cpu": 1.0, "memory_mb": 1024}, "memory_mb"),
     (Service, {**SERVICE, "domain": "Not A Domain"}, "domain"),
+    (Service, {**SERVICE, "database_size": "xl"}, "database_size"),
+    (Service, {**SERVICE, "database_size": "small", "max_replicas": 40}, "max_replicas"),
+    (
+        Service,
+        {**SERVICE, "database": None, "scenario": "artifacts-only", "database_size": "small"},
+        "database_size",
+    ),
     (MlflowServer, {"scenario": "local-server"}, "scenario"),
     (MlflowServer, {"scenario": "proxied", "db_engine": "sqlite"}, "db_engine"),
     (MlflowServer, {"scenario": "artifacts-only", "auth_enabled": True}, "auth_enabled"),
     (MlflowServer, {"scenario": "proxied", "client_access_key": True}, "client_access_key"),
     (MlflowServer, {"scenario": "proxied"}, "image_context"),
+    (MlflowServer, {"scenario": "proxied", "db_size": "xl", "image": "x"}, "db_size"),
+    (MlflowServer, {"scenario": "proxied", "max_replicas": 19, "image": "x"}, "max_replicas"),
 ]
 
 

@@ -9,6 +9,7 @@ import sys
 from collections import Counter
 from typing import Any
 
+import pulumi
 import pytest
 from mlflow_image import contract
 
@@ -629,12 +630,49 @@ def test_database_variables_in_plain_environment(engine: str) -> None:
     assert env.get("AUTH_ENABLED") == ("true" if auth else None)
 
 
+POOL_VARIABLES = ("MLFLOW_SQLALCHEMYSTORE_POOL_SIZE", "MLFLOW_SQLALCHEMYSTORE_MAX_OVERFLOW")
+
+
+@pytest.mark.parametrize(
+    ("config", "expected"),
+    [
+        ({}, ("7", "15")),  # the default stack: PostgreSQL small, maxReplicas 4, 2 workers
+        ({"dbEngine": "mysql", "authEnabled": "false"}, ("5", "12")),
+        ({"dbSize": "medium"}, ("10", "20")),
+        ({"maxReplicas": "8"}, ("3", "8")),
+        ({"scenario": "artifacts-only"}, (None, None)),
+    ],
+    ids=["default", "mysql", "medium", "8-replicas", "artifacts-only"],
+)
+def test_database_pool_budgeted_in_the_container_environment(
+    config: dict[str, Any], expected: tuple[str | None, str | None]
+) -> None:
+    # Every worker of every task at maxReplicas fits the instance's connection limit.
+    env = environment(run(**config))
+    assert tuple(env.get(name) for name in POOL_VARIABLES) == expected
+    assert "MLFLOW_SQLALCHEMYSTORE_POOL_RECYCLE" not in env  # the image's default applies
+
+
+def test_too_many_replicas_for_the_database_fails_before_any_resource() -> None:
+    mocks = harness.new_mocks()
+    with pytest.raises(pulumi.RunError) as raised:
+        harness.run_program(config={"cloud": "aws", "maxReplicas": "19"}, mocks=mocks)
+    assert str(raised.value) == (
+        "mlflow:maxReplicas: invalid value 19 with dbSize 'small' (postgresql, 2 workers per "
+        "task): the database cannot hold that many connection pools; allowed: 18 or fewer, "
+        "or a larger mlflow:dbSize"
+    )
+    assert mocks.resources == []
+    # 18 fits: the same stack evaluates.
+    harness.run_program(config={"cloud": "aws", "maxReplicas": "18"}, mocks=harness.new_mocks())
+
+
 def test_mysql_with_auth_fails_before_any_resource() -> None:
     # The image refuses basic-auth on a MySQL backend (mlflow/mlflow#9642); AWS has auth on
     # by default, so dbEngine=mysql needs authEnabled=false spelled out.
     with pytest.raises(
         Exception,
-        match=r"mlflow:dbEngine: invalid value 'mysql' while "
+        match=r"mlflow:dbEngine: invalid value 'mysql'; allowed: postgresql while "
         r"mlflow:authEnabled is true",
     ) as raised:
         run(dbEngine="mysql")

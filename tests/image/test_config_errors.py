@@ -83,6 +83,11 @@ CASES = [
         "DB_PORT='x' is not an integer",
     ),
     (
+        "pool overflow 0",
+        {"DB_HOST": "h", "DB_PASSWORD": SECRET, "MLFLOW_SQLALCHEMYSTORE_MAX_OVERFLOW": "0"},
+        "MLFLOW_SQLALCHEMYSTORE_MAX_OVERFLOW='0' is out of range; allowed: 1..1000",
+    ),
+    (
         "bad boolean",
         {"AUTH_ENABLED": "maybe"},
         "AUTH_ENABLED='maybe' is not a boolean; allowed: true or false",

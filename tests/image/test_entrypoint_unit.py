@@ -212,6 +212,85 @@ def test_uvicorn_options_respect_user() -> None:
     assert "--uvicorn-opts" not in plan.args
 
 
+POOL_DEFAULTS = {
+    "MLFLOW_SQLALCHEMYSTORE_POOL_SIZE": "10",
+    "MLFLOW_SQLALCHEMYSTORE_MAX_OVERFLOW": "20",
+    "MLFLOW_SQLALCHEMYSTORE_POOL_RECYCLE": "1800",
+}
+
+
+@pytest.mark.parametrize(
+    "env",
+    [
+        {"DATABASE_URI": "postgresql://u:p@h/db"},
+        {"MLFLOW_BACKEND_STORE_URI": "mysql://u:p@h/db"},
+        {"DB_HOST": "h", "DB_PASSWORD": "x"},
+        {"DB_ENGINE": "mysql", "DB_HOST": "h", "DB_PASSWORD": "x"},
+    ],
+    ids=["postgresql-uri", "mysql-uri", "postgresql-parts", "mysql-parts"],
+)
+def test_pool_defaults_for_a_database_server(env: dict[str, str]) -> None:
+    """PostgreSQL/MySQL: pool 10 + overflow 20 per worker, recycled after 30 min."""
+    plan = ep.resolve(env)
+    assert {k: v for k, v in plan.env.items() if k in POOL_DEFAULTS} == POOL_DEFAULTS
+    assert plan.db_pool == (10, 20)
+    assert "pool=10+20/worker" in plan.describe()
+    assert all(ep.server_environment(plan, env)[k] == v for k, v in POOL_DEFAULTS.items())
+
+
+@pytest.mark.parametrize(
+    "env",
+    [
+        {"DATA_DIR": "/d"},
+        {"DATABASE_URI": "sqlite:////data/x.db"},
+        {"ARTIFACT_URL": "s3://b", "ARTIFACT_MODE": "artifacts-only"},
+    ],
+    ids=["sqlite-default", "sqlite-uri", "artifacts-only"],
+)
+def test_no_pool_defaults_without_a_database_server(env: dict[str, str]) -> None:
+    """SQLite keeps MLflow's own pool handling; artifacts-only has no store at all."""
+    plan = ep.resolve(env)
+    assert not set(plan.env) & set(POOL_DEFAULTS)
+    assert plan.db_pool is None and "pool=" not in plan.describe()
+
+
+def test_user_pool_values_win() -> None:
+    """A user's value reaches the server untouched; only the unset ones get defaults."""
+    env = {
+        "DATABASE_URI": "postgresql://u:p@h/db",
+        "MLFLOW_SQLALCHEMYSTORE_POOL_SIZE": "25",
+        "MLFLOW_SQLALCHEMYSTORE_MAX_OVERFLOW": " 50 ",
+    }
+    plan = ep.resolve(env)
+    assert "MLFLOW_SQLALCHEMYSTORE_POOL_SIZE" not in plan.env
+    assert "MLFLOW_SQLALCHEMYSTORE_MAX_OVERFLOW" not in plan.env
+    assert plan.db_pool == (25, 50)
+    server_env = ep.server_environment(plan, env)
+    assert server_env["MLFLOW_SQLALCHEMYSTORE_POOL_SIZE"] == "25"
+    assert server_env["MLFLOW_SQLALCHEMYSTORE_MAX_OVERFLOW"] == " 50 "
+    assert server_env["MLFLOW_SQLALCHEMYSTORE_POOL_RECYCLE"] == "1800"
+    # SQLite: a user's value passes through too, and nothing is added.
+    sqlite = {"DATA_DIR": "/d", "MLFLOW_SQLALCHEMYSTORE_POOL_SIZE": "3"}
+    assert (
+        ep.server_environment(ep.resolve(sqlite), sqlite)["MLFLOW_SQLALCHEMYSTORE_POOL_SIZE"] == "3"
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "raw", "message"),
+    [
+        ("MLFLOW_SQLALCHEMYSTORE_POOL_SIZE", "ten", "is not an integer; allowed: 1..1000"),
+        ("MLFLOW_SQLALCHEMYSTORE_MAX_OVERFLOW", "0", "is out of range; allowed: 1..1000"),
+        ("MLFLOW_SQLALCHEMYSTORE_MAX_OVERFLOW", "-1", "is out of range; allowed: 1..1000"),
+        ("MLFLOW_SQLALCHEMYSTORE_POOL_RECYCLE", "-5", "is out of range; allowed: 0..86400"),
+    ],
+)
+def test_bad_pool_values_name_the_variable(name: str, raw: str, message: str) -> None:
+    """0 would silently mean SQLAlchemy's default in MLflow, -1 an unbounded overflow."""
+    with pytest.raises(ep.ConfigError, match=rf"^{name}='{raw}' {message}$"):
+        ep.resolve({"DB_HOST": "h", "DB_PASSWORD": "x", name: raw})
+
+
 def test_auth_ini_survives_configparser_interpolation() -> None:
     """MLflow reads the auth ini with ConfigParser: `%` must be doubled to survive."""
     url = ep.build_database_url({"DB_HOST": "h", "DB_PASSWORD": PASSWORD})

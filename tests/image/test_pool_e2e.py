@@ -1,0 +1,115 @@
+"""The database pool defaults reach the real server's worker processes on PostgreSQL.
+
+The entrypoint execs into `mlflow server` (same pid), which starts uvicorn, which spawns
+the worker processes; each worker creates its own SQLAlchemy engines from the
+MLFLOW_SQLALCHEMYSTORE_* variables it inherited. Reading /proc/<pid>/environ of every
+process of that tree checks what MLflow really gets, without timing-dependent load.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+from mlflow import MlflowClient
+
+from tests import services
+from tests.image.conftest import NASTY_PASSWORD, unique
+
+pytestmark = pytest.mark.e2e
+
+POOL = {
+    "MLFLOW_SQLALCHEMYSTORE_POOL_SIZE": "10",
+    "MLFLOW_SQLALCHEMYSTORE_MAX_OVERFLOW": "20",
+    "MLFLOW_SQLALCHEMYSTORE_POOL_RECYCLE": "1800",
+}
+
+
+def _children(pid: int) -> list[int]:
+    """Direct children of `pid` (every thread's list; /proc/<pid>/task/*/children)."""
+    found: list[int] = []
+    for children in Path(f"/proc/{pid}/task").glob("*/children"):
+        try:
+            found += [int(c) for c in children.read_text().split()]
+        except OSError:  # the thread or process is gone
+            continue
+    return found
+
+
+def process_tree(pid: int, limit: int = 64) -> list[int]:
+    """`pid` and its descendants, breadth first, at most `limit` processes."""
+    tree, queue = [pid], [pid]
+    while queue and len(tree) < limit:
+        for child in _children(queue.pop(0)):
+            if child not in tree:
+                tree.append(child)
+                queue.append(child)
+    return tree[:limit]
+
+
+def read_environ(pid: int) -> dict[str, str]:
+    """The environment `pid` was started with ({} once it is gone)."""
+    try:
+        raw = Path(f"/proc/{pid}/environ").read_bytes()
+    except OSError:
+        return {}
+    pairs = (item.split(b"=", 1) for item in raw.split(b"\0") if b"=" in item)
+    return {k.decode(errors="replace"): v.decode(errors="replace") for k, v in pairs}
+
+
+def cmdline(pid: int) -> str:
+    """The command line of `pid` ('' once it is gone)."""
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return ""
+
+
+def test_pool_defaults_reach_every_server_process(pg, server_factory, tmp_path) -> None:
+    """PostgreSQL backend, 2 workers, nothing set: every process has pool 10 + 20, recycle 1800;
+    MLflow's engine really was created with them; a user's value wins over the default."""
+    db, user = unique("db"), unique("u")
+    pg.create_database(db, user, NASTY_PASSWORD)
+    env = {
+        "DB_HOST": "127.0.0.1",
+        "DB_PORT": str(pg.port),
+        "DB_NAME": db,
+        "DB_USER": user,
+        "DB_PASSWORD": NASTY_PASSWORD,
+        "DATA_DIR": str(tmp_path),
+        "SERVER_WORKERS": "2",
+        "MLFLOW_SQLALCHEMYSTORE_POOL_RECYCLE": "900",  # set by the user: kept
+    }
+    server = server_factory(env).start().wait_healthy(timeout=180)
+    expected = {**POOL, "MLFLOW_SQLALCHEMYSTORE_POOL_RECYCLE": "900"}
+
+    # The uvicorn workers: processes started by multiprocessing's spawn. The second one may
+    # still be starting when the first answers /health: wait for both, bounded.
+    tree: list[int] = []
+    workers: list[int] = []
+    for _ in range(120):
+        tree = process_tree(server.server_pid())
+        workers = [p for p in tree if "spawn_main" in cmdline(p)]
+        if len(workers) >= 2:
+            break
+        time.sleep(0.25)
+    assert len(workers) == 2, [cmdline(p) for p in tree]
+    for pid in tree:
+        environ = read_environ(pid)
+        if not environ:
+            continue  # a short-lived helper that already exited
+        assert {k: environ.get(k) for k in expected} == expected, (pid, cmdline(pid))
+        assert "DB_PASSWORD" not in environ  # spent secrets stay out of the server
+
+    # MLflow read them: a request makes a worker create its tracking store's engine.
+    MlflowClient(server.url).search_experiments()
+    line = "Create SQLAlchemy engine with pool options"
+    for _ in range(40):
+        if line in server.log():
+            break
+        time.sleep(0.25)
+    logged = [entry for entry in server.log().splitlines() if line in entry]
+    assert logged, server.log()
+    assert "'pool_size': 10, 'max_overflow': 20, 'pool_recycle': 900" in logged[-1]
+    assert services.http_status(f"{server.url}/health", timeout=5) == 200
