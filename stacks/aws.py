@@ -73,6 +73,8 @@ def deploy(config: StackConfig) -> dict[str, Any]:
             "artifact_noncurrent_days": artifacts.noncurrent_version_days,
             "artifact_force_destroy": artifacts.force_destroy,
             "client_access_key": artifacts.create_client_access_key,
+            "artifact_kms_key_arn": config.kms_key_arn,
+            "db_kms_key_arn": config.kms_key_arn,
             "vpc_cidr": network.vpc_cidr,
             "vpc_id": network.vpc_id,
             "public_subnet_ids": network.public_subnet_ids,

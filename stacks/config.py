@@ -136,6 +136,8 @@ class StackConfig:
     network: NetworkConfig
     deletion_protection: bool
     tags: Mapping[str, str]
+    kms_key_arn: str | None = None
+    """AWS: the customer-managed KMS key for the bucket and the database storage."""
 
     @property
     def scenario_number(self) -> int:
@@ -391,6 +393,13 @@ K_CLIENT_KEY = _key(
     "AWS, scenario direct: also create a long-lived access key for clients "
     "(exported as a secret). Prefer assuming the client role.",
 )
+K_KMS_KEY = _key(
+    "kmsKeyArn",
+    "string",
+    "none: AWS-managed keys",
+    "AWS: a customer-managed KMS key (key ARN) for the artifact bucket (SSE-KMS) and the "
+    "database storage.",
+)
 K_VPC_CIDR = _key("vpcCidr", "string", "10.0.0.0/16", "AWS: CIDR of the new VPC, /16 to /24.")
 K_VPC_ID = _key("vpcId", "string", "none: a new VPC", "AWS: deploy into this existing VPC.")
 K_PUBLIC_SUBNETS = _key(
@@ -474,7 +483,25 @@ def parse_config(raw: Mapping[str, str], secret_keys: frozenset[str] = frozenset
         network=network,
         deletion_protection=r.boolean(K_DELETION_PROTECTION, not is_local),
         tags=tags,
+        kms_key_arn=_parse_kms_key(r, cloud),
     )
+
+
+_KMS_KEY_ARN = re.compile(r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[A-Za-z0-9-]{1,128}$")
+
+
+def _parse_kms_key(r: _Reader, cloud: str) -> str | None:
+    key_arn = r.string(K_KMS_KEY)
+    if key_arn is None:
+        return None
+    if cloud != "aws":
+        raise r.fail(K_KMS_KEY, f"nothing with cloud {cloud!r} (an AWS KMS key)")
+    if not _KMS_KEY_ARN.match(key_arn):
+        # RDS takes a key ARN, not an alias: one form for both the bucket and the database.
+        raise r.fail(
+            K_KMS_KEY, "a KMS key ARN such as arn:aws:kms:eu-west-1:123456789012:key/<key-id>"
+        )
+    return key_arn
 
 
 CLOUD_ONLY_KEYS: tuple[str, ...] = (

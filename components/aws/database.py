@@ -38,6 +38,8 @@ class DatabaseArgs(TypedDict, total=False):
     """Automated backup retention, 1 to 35 days. Default 7."""
     deletion_protection: bool
     """Refuse deletion, and take a final snapshot when the instance is deleted. Default True."""
+    kms_key_arn: str | None
+    """Customer-managed KMS key (key ARN) of the storage; None: the AWS-managed `aws/rds` key."""
     tags: Mapping[str, str]
     """Tags on every taggable resource."""
 
@@ -96,6 +98,9 @@ class Database(pulumi.ComponentResource):
             raise ValueError(f"storage_gb: {storage_gb} is not from 20 to 16384")
         if not 1 <= backup_days <= 35:
             raise ValueError(f"backup_retention_days: {backup_days} is not from 1 to 35")
+        kms_key_arn = args.get("kms_key_arn")
+        if kms_key_arn is not None and ":kms:" not in kms_key_arn:
+            raise ValueError(f"kms_key_arn: {kms_key_arn!r} is not a KMS key ARN")
         for required in ("subnet_ids", "security_group_id"):
             if args.get(required) is None:
                 raise ValueError(f"{required}: required")
@@ -148,6 +153,7 @@ class Database(pulumi.ComponentResource):
             allocated_storage=storage_gb,
             storage_type="gp3",
             storage_encrypted=True,
+            kms_key_id=kms_key_arn,
             db_name=DB_NAME,
             username=DB_USERNAME,
             password=password,

@@ -77,6 +77,8 @@ class MlflowServerArgs(TypedDict, total=False):
     """Let destroy delete a non-empty bucket. Default False."""
     artifact_kms_key_arn: str | None
     """Customer-managed KMS key of the bucket; None: SSE-S3."""
+    db_kms_key_arn: str | None
+    """Customer-managed KMS key (key ARN) of the database storage; None: `aws/rds`."""
     client_access_key: bool
     """direct only: an IAM user and access key for clients. Default False."""
     client_principal_arns: Sequence[str]
@@ -211,6 +213,7 @@ class MlflowServer(pulumi.ComponentResource):
                     "high_availability": args.get("db_high_availability", False),
                     "backup_retention_days": args.get("db_backup_retention_days", 7),
                     "deletion_protection": protect,
+                    "kms_key_arn": args.get("db_kms_key_arn"),
                     "tags": tags,
                 },
                 opts=child,

@@ -7,7 +7,6 @@ harness raises on any other invoke, so a new data source must be mocked here on 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
 from typing import Any
 
 import pulumi
@@ -212,13 +211,13 @@ AWS_INVOKES: dict[str, harness.InvokeFn] = {
 
 
 @pytest.fixture(autouse=True)
-def aws_mocks(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Register the AWS outputs and invokes for one test, and remove them after."""
-    saved_outputs, saved_invokes = dict(harness.OUTPUTS), dict(harness.INVOKES)
-    harness.OUTPUTS.update(AWS_OUTPUTS)
-    harness.INVOKES.update(AWS_INVOKES)
-    yield
-    harness.OUTPUTS.clear()
-    harness.OUTPUTS.update(saved_outputs)
-    harness.INVOKES.clear()
-    harness.INVOKES.update(saved_invokes)
+def aws_mocks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Register the AWS outputs and invokes for one test; monkeypatch removes them after.
+
+    Through monkeypatch (not a saved copy) so that a test's own `monkeypatch.setitem` on the
+    same tables is undone in the right order and nothing AWS leaks into later tests.
+    """
+    for token, outputs in AWS_OUTPUTS.items():
+        monkeypatch.setitem(harness.OUTPUTS, token, outputs)
+    for token, invoke in AWS_INVOKES.items():
+        monkeypatch.setitem(harness.INVOKES, token, invoke)

@@ -492,6 +492,37 @@ def test_bucket_without_versioning_has_no_noncurrent_rule() -> None:
 # ---------------------------------------------------------------------------- IAM
 
 
+def test_customer_kms_key_encrypts_bucket_and_database_and_is_granted_narrowly() -> None:
+    key = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    result = run(scenario="direct", kmsKeyArn=key)
+    sse = inputs(
+        result,
+        "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+    )
+    assert sse["rules"][0]["applyServerSideEncryptionByDefault"] == {
+        "sseAlgorithm": "aws:kms",
+        "kmsMasterKeyId": key,
+    }
+    db = inputs(result, "aws:rds/instance:Instance")
+    assert db["storageEncrypted"] is True and db["kmsKeyId"] == key
+    # The task role and the clients' policy may use exactly that key, for S3 only.
+    kms_statements = [
+        statement
+        for document in documents(result)
+        for statement in document["Statement"]
+        if any(str(a).startswith("kms:") for a in statement["Action"])
+    ]
+    assert len(kms_statements) == 2
+    for statement in kms_statements:
+        assert statement["Resource"] == key
+        assert statement["Action"] == ["kms:Decrypt", "kms:GenerateDataKey"]
+
+
+def test_without_kms_key_aws_managed_keys() -> None:
+    result = run()
+    assert "kmsKeyId" not in inputs(result, "aws:rds/instance:Instance")
+
+
 @pytest.mark.parametrize("scenario", ["proxied", "direct", "artifacts-only"])
 def test_iam_documents_scoped_to_the_bucket_and_exact_secrets(scenario: str) -> None:
     extra: dict[str, Any] = {"clientAccessKey": "true"} if scenario == "direct" else {}
