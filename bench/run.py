@@ -19,6 +19,8 @@ default (c):
    fresh empty ones;
 3. artifacts: proxied vs direct upload/download on the same moto S3 endpoint;
 4. program: each existing stack under Pulumi mocks vs its import floor.
+
+Where the server's time goes is a separate command, `python -m bench.profile` (py-spy).
 """
 
 # MLflow, boto3 and matplotlib load lazily: `--help` and the report stay fast without them.
