@@ -14,34 +14,10 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tests.services import process_tree
+
 PAGE = os.sysconf("SC_PAGE_SIZE")
 TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def _children_map() -> dict[int, list[int]]:
-    """ppid -> child pids of every process visible now."""
-    children: dict[int, list[int]] = {}
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit():
-            continue
-        with contextlib.suppress(OSError, IndexError, ValueError):
-            stat = Path(entry.path, "stat").read_text()
-            ppid = int(stat.rsplit(")", 1)[1].split()[1])
-            children.setdefault(ppid, []).append(int(entry.name))
-    return children
-
-
-def tree(root: int) -> list[int]:
-    """`root` and all its descendants (bounded walk)."""
-    children = _children_map()
-    found, todo = [], [root]
-    for _ in range(10_000):
-        if not todo:
-            break
-        pid = todo.pop()
-        found.append(pid)
-        todo.extend(children.get(pid, []))
-    return found
 
 
 def _kib(path: Path, key: str) -> int:
@@ -64,7 +40,7 @@ class Footprint:
 
 def footprint(root: int) -> Footprint:
     """RSS and PSS sums of `root`'s tree."""
-    pids = tree(root)
+    pids = process_tree(root)
     rss = sum(_kib(Path(f"/proc/{pid}/status"), "VmRSS") for pid in pids)
     pss = sum(_kib(Path(f"/proc/{pid}/smaps_rollup"), "Pss") for pid in pids)
     return Footprint(len(pids), round(rss / 1024, 1), round(pss / 1024, 1))
@@ -73,7 +49,7 @@ def footprint(root: int) -> Footprint:
 def cpu_seconds(root: int) -> float:
     """User + system CPU seconds of `root`'s live tree (and its reaped children)."""
     total = 0
-    for pid in tree(root):
+    for pid in process_tree(root):
         with contextlib.suppress(OSError, IndexError, ValueError):
             fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
             # utime, stime, cutime, cstime are fields 14-17 (1-based) of stat.

@@ -102,11 +102,15 @@ def summarize(stacks: list[tuple[list[str], int]], top: int = 12) -> dict[str, A
     }
 
 
+def _py_spy() -> str:
+    """The py-spy binary: on PATH, or beside this interpreter (the project's venv)."""
+    return shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+
+
 def _record(pid: int, seconds: float, out: Path, rate: int) -> subprocess.Popen[bytes]:
-    py_spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
     return subprocess.Popen(
         [
-            py_spy,
+            _py_spy(),
             "record",
             "--pid",
             str(pid),
@@ -237,8 +241,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rate", type=int, default=100, help="samples per second")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
-    py_spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
-    version = subprocess.run([py_spy, "--version"], capture_output=True, text=True, check=True)
+    version = subprocess.run([_py_spy(), "--version"], capture_output=True, text=True, check=True)
     started = dt.datetime.now(dt.UTC)
     svc = Services()
     try:

@@ -467,8 +467,8 @@ def parse_config(raw: Mapping[str, str], secret_keys: frozenset[str] = frozenset
             "a whole number from 1024 to 65534 with scenario 'direct' "
             "(MinIO's S3 API for clients takes localPort + 1)",
         )
-    artifacts = _parse_artifacts(r, is_local, scenario, cloud)
-    network = _parse_network(r, cloud)
+    artifacts = _parse_artifacts(r, is_local, scenario)
+    network = _parse_network(r)
     tags = r.string_map(K_TAGS)
     for tag_key in tags:
         if not _TAG_KEY.match(tag_key):
@@ -483,19 +483,17 @@ def parse_config(raw: Mapping[str, str], secret_keys: frozenset[str] = frozenset
         network=network,
         deletion_protection=r.boolean(K_DELETION_PROTECTION, not is_local),
         tags=tags,
-        kms_key_arn=_parse_kms_key(r, cloud),
+        kms_key_arn=_parse_kms_key(r),
     )
 
 
 _KMS_KEY_ARN = re.compile(r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[A-Za-z0-9-]{1,128}$")
 
 
-def _parse_kms_key(r: _Reader, cloud: str) -> str | None:
+def _parse_kms_key(r: _Reader) -> str | None:
     key_arn = r.string(K_KMS_KEY)
     if key_arn is None:
         return None
-    if cloud != "aws":
-        raise r.fail(K_KMS_KEY, f"nothing with cloud {cloud!r} (an AWS KMS key)")
     if not _KMS_KEY_ARN.match(key_arn):
         # RDS takes a key ARN, not an alias: one form for both the bucket and the database.
         raise r.fail(
@@ -504,33 +502,42 @@ def _parse_kms_key(r: _Reader, cloud: str) -> str | None:
     return key_arn
 
 
-CLOUD_ONLY_KEYS: tuple[str, ...] = (
-    K_DB_SIZE,
-    K_DB_STORAGE,
-    K_DB_HA,
-    K_DB_BACKUP,
-    K_MIN_REPLICAS,
-    K_MAX_REPLICAS,
-    K_ALLOWED_CIDRS,
-    K_LOG_RETENTION,
-    K_VERSIONING,
-    K_NONCURRENT,
-)
-"""Keys that size or guard cloud resources; the local stack has nothing they could apply to."""
-LOCAL_ONLY_KEYS: tuple[str, ...] = (K_LOCAL_PORT,)
-"""Keys only the local stack reads."""
+_CLOUDS_WITH_RESOURCES = ("aws", "gcp", "azure")
+KEY_CLOUDS: dict[str, tuple[str, ...]] = {
+    # Keys that size or guard cloud resources: the local stack has nothing to apply them to.
+    **dict.fromkeys(
+        (
+            K_DB_SIZE,
+            K_DB_STORAGE,
+            K_DB_HA,
+            K_DB_BACKUP,
+            K_MIN_REPLICAS,
+            K_MAX_REPLICAS,
+            K_ALLOWED_CIDRS,
+            K_LOG_RETENTION,
+            K_VERSIONING,
+            K_NONCURRENT,
+        ),
+        _CLOUDS_WITH_RESOURCES,
+    ),
+    # AWS networking, IAM and KMS.
+    **dict.fromkeys(
+        (K_VPC_CIDR, K_VPC_ID, K_PUBLIC_SUBNETS, K_PRIVATE_SUBNETS, K_CLIENT_KEY, K_KMS_KEY),
+        ("aws",),
+    ),
+    K_LOCAL_PORT: ("local",),
+}
+"""Keys that only some clouds read; every other key applies to all of them."""
 
 
 def _refuse_keys_of_other_clouds(r: _Reader, cloud: str) -> None:
     """A key the chosen cloud would ignore is an error: a silently ignored value is a surprise."""
-    if cloud == "local":
-        for key in CLOUD_ONLY_KEYS:
-            if r.has(key):
-                raise r.fail(key, "nothing with cloud 'local' (it applies to aws, gcp and azure)")
-    else:
-        for key in LOCAL_ONLY_KEYS:
-            if r.has(key):
-                raise r.fail(key, f"nothing with cloud {cloud!r} (it applies to cloud 'local')")
+    for key, clouds in KEY_CLOUDS.items():
+        if r.has(key) and cloud not in clouds:
+            where = ("cloud " if len(clouds) == 1 else "clouds ") + ", ".join(
+                repr(c) for c in clouds
+            )
+            raise r.fail(key, f"nothing with cloud {cloud!r} (it applies to {where})")
 
 
 def _parse_database(r: _Reader, scenario: str) -> DatabaseConfig | None:
@@ -638,13 +645,12 @@ _LOG_RETENTION_CHOICES = tuple(
 """Retention periods CloudWatch accepts (the other clouds accept any of them too)."""
 
 
-def _parse_artifacts(r: _Reader, is_local: bool, scenario: str, cloud: str) -> ArtifactConfig:
+def _parse_artifacts(r: _Reader, is_local: bool, scenario: str) -> ArtifactConfig:
     client_key = r.boolean(K_CLIENT_KEY, False)
-    if client_key and (cloud != "aws" or scenario != "direct"):
+    if client_key and scenario != "direct":
         raise r.fail(
             K_CLIENT_KEY,
-            "true only with cloud 'aws' and scenario 'direct' "
-            "(clients read the bucket themselves only there)",
+            "true only with scenario 'direct' (clients read the bucket themselves only there)",
         )
     return ArtifactConfig(
         versioning=r.boolean(K_VERSIONING, True),
@@ -654,12 +660,7 @@ def _parse_artifacts(r: _Reader, is_local: bool, scenario: str, cloud: str) -> A
     )
 
 
-def _parse_network(r: _Reader, cloud: str) -> NetworkConfig:
-    keys = (K_VPC_CIDR, K_VPC_ID, K_PUBLIC_SUBNETS, K_PRIVATE_SUBNETS)
-    if cloud != "aws":
-        for key in keys:
-            if r.has(key):
-                raise r.fail(key, f"nothing with cloud {cloud!r} (AWS networking only)")
+def _parse_network(r: _Reader) -> NetworkConfig:
     vpc_cidr = r.string(K_VPC_CIDR, "10.0.0.0/16") or ""
     try:
         network = ipaddress.IPv4Network(vpc_cidr)

@@ -528,6 +528,32 @@ def create_gcs_bucket(emulator: Emulator, bucket: str) -> None:
 BASE_ENV_KEYS = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "TZ", "PYTHONDONTWRITEBYTECODE")
 
 
+def _children_map() -> dict[int, list[int]]:
+    """ppid -> child pids of every process visible now."""
+    children: dict[int, list[int]] = {}
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            stat = Path(entry.path, "stat").read_text()
+            ppid = int(stat.rsplit(")", 1)[1].split()[1])
+            children.setdefault(ppid, []).append(int(entry.name))
+    return children
+
+
+def process_tree(root: int) -> list[int]:
+    """`root` and all its descendants (bounded walk)."""
+    children = _children_map()
+    found, todo = [], [root]
+    for _ in range(10_000):
+        if not todo:
+            break
+        pid = todo.pop()
+        found.append(pid)
+        todo.extend(children.get(pid, []))
+    return found
+
+
 def entrypoint_env(extra: Mapping[str, str]) -> dict[str, str]:
     """A clean environment for the entrypoint: basics from ours plus `extra` (nothing leaks)."""
     env = {k: os.environ[k] for k in BASE_ENV_KEYS if k in os.environ}

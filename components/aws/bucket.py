@@ -9,7 +9,7 @@ from typing import TypedDict
 import pulumi
 from pulumi_aws import s3
 
-from components.aws.policies import tls_only_bucket_policy
+from components.aws.policies import check_kms_key_arn, tls_only_bucket_policy
 
 MULTIPART_ABORT_DAYS = 7
 """Incomplete multipart uploads (an interrupted large artifact) are removed after this."""
@@ -65,8 +65,7 @@ class ArtifactBucket(pulumi.ComponentResource):
         tags = dict(args.get("tags") or {})
         if not 1 <= noncurrent_days <= 3650:
             raise ValueError(f"noncurrent_version_days: {noncurrent_days} is not from 1 to 3650")
-        if kms_key_arn is not None and not kms_key_arn.startswith("arn:aws"):
-            raise ValueError(f"kms_key_arn: {kms_key_arn!r} is not a KMS key ARN")
+        check_kms_key_arn("kms_key_arn", kms_key_arn)
 
         super().__init__("mlflow-aws:index:ArtifactBucket", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)

@@ -10,7 +10,13 @@ import pulumi
 import pulumi_random as random
 from pulumi_aws import rds, secretsmanager
 
-from components.aws.policies import DB_ENGINES, DB_INSTANCE_CLASSES, db_settings, physical_name
+from components.aws.policies import (
+    DB_ENGINES,
+    DB_INSTANCE_CLASSES,
+    check_kms_key_arn,
+    db_settings,
+    physical_name,
+)
 
 DB_NAME = "mlflow"
 DB_USERNAME = "mlflow"
@@ -99,8 +105,7 @@ class Database(pulumi.ComponentResource):
         if not 1 <= backup_days <= 35:
             raise ValueError(f"backup_retention_days: {backup_days} is not from 1 to 35")
         kms_key_arn = args.get("kms_key_arn")
-        if kms_key_arn is not None and ":kms:" not in kms_key_arn:
-            raise ValueError(f"kms_key_arn: {kms_key_arn!r} is not a KMS key ARN")
+        check_kms_key_arn("kms_key_arn", kms_key_arn)
         for required in ("subnet_ids", "security_group_id"):
             if args.get(required) is None:
                 raise ValueError(f"{required}: required")

@@ -280,6 +280,18 @@ def max_replicas_that_fit(engine: str, size: str, workers: int) -> int:
     return db_connection_budget(engine, size) // ((POOL_SIZE_MIN + MAX_OVERFLOW_MIN) * workers)
 
 
+KMS_KEY_ARN = re.compile(r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[A-Za-z0-9-]{1,128}$")
+"""A KMS key ARN (not an alias: RDS takes only keys, and one form serves bucket and database)."""
+
+
+def check_kms_key_arn(name: str, value: str | None) -> None:
+    """Raise ValueError naming `name` unless `value` is None or a KMS key ARN."""
+    if value is not None and not KMS_KEY_ARN.match(value):
+        raise ValueError(
+            f"{name}: {value!r} is not a KMS key ARN (arn:aws:kms:REGION:ACCOUNT:key/ID)"
+        )
+
+
 def physical_name(*parts: str, max_length: int = 63) -> str:
     """A name for the few AWS fields Pulumi cannot auto-name (final snapshot id, task family):
     letters, digits and single hyphens, starting with a letter, unique per project/stack/resource

@@ -61,6 +61,16 @@ CASES: list[tuple[type, dict[str, Any], str]] = [
     (Database, {"subnet_ids": ["a"]}, "security_group_id"),
     (ArtifactBucket, {"noncurrent_version_days": 0}, "noncurrent_version_days"),
     (ArtifactBucket, {"kms_key_arn": "alias/mine"}, "kms_key_arn"),
+    (
+        ArtifactBucket,
+        {"kms_key_arn": "arn:aws:kms:eu-west-1:123456789012:alias/mine"},
+        "kms_key_arn",
+    ),
+    (
+        Database,
+        {"subnet_ids": ["a"], "security_group_id": "sg", "kms_key_arn": "arn:aws:s3:::b"},
+        "kms_key_arn",
+    ),
     (Identity, {}, "bucket_arn"),
     (Identity, {"bucket_arn": BUCKET_ARN, "client_access_key": True}, "client_access_key"),
     (

@@ -242,3 +242,12 @@ def test_context_digest_changes_with_content_only(tmp_path: Path) -> None:
     assert policies.context_digest(tmp_path) != first
     with pytest.raises(ValueError, match="image_context"):
         policies.context_digest(tmp_path / "missing")
+
+
+def test_check_kms_key_arn_takes_key_arns_only() -> None:
+    policies.check_kms_key_arn("kms_key_arn", None)
+    policies.check_kms_key_arn("kms_key_arn", KEY)
+    policies.check_kms_key_arn("k", "arn:aws-us-gov:kms:us-gov-west-1:123456789012:key/abc-1")
+    for bad in ("alias/mlflow", "arn:aws:kms:eu-west-1:123456789012:alias/mlflow", "key/abc"):
+        with pytest.raises(ValueError, match=r"^kms_key_arn: .* is not a KMS key ARN"):
+            policies.check_kms_key_arn("kms_key_arn", bad)

@@ -24,6 +24,19 @@ START_TIMES: list[float] = []
 """Seconds from entrypoint start to a healthy /health, for every server the tests start."""
 
 
+def pg_env(pg: services.Postgres, db: str, user: str, socket: bool = False) -> dict[str, str]:
+    """DB_* variables for a database on the session's PostgreSQL (TCP, or the unix-socket
+    directory), with NASTY_PASSWORD."""
+    return {
+        "DB_ENGINE": "postgresql",
+        "DB_HOST": pg.socket_dir if socket else "127.0.0.1",
+        "DB_PORT": str(pg.port),
+        "DB_NAME": db,
+        "DB_USER": user,
+        "DB_PASSWORD": NASTY_PASSWORD,
+    }
+
+
 def unique(prefix: str) -> str:
     """A short unique lowercase name (database, user, bucket) for one test."""
     return f"{prefix}{uuid.uuid4().hex[:10]}"

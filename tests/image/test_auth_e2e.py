@@ -16,7 +16,7 @@ from mlflow.server.auth.sqlalchemy_store import SqlAlchemyStore
 from sqlalchemy.engine import URL
 
 from tests import services
-from tests.image.conftest import NASTY_PASSWORD, unique
+from tests.image.conftest import NASTY_PASSWORD, pg_env, unique
 
 pytestmark = pytest.mark.e2e
 
@@ -46,11 +46,7 @@ def test_basic_auth_and_password_rotation(pg, server_factory) -> None:
     pg.create_database(db, user, NASTY_PASSWORD)
     first, second = "first-" + secrets.token_hex(8), "second-" + secrets.token_hex(8)
     env = {
-        "DB_HOST": "127.0.0.1",
-        "DB_PORT": str(pg.port),
-        "DB_NAME": db,
-        "DB_USER": user,
-        "DB_PASSWORD": NASTY_PASSWORD,
+        **pg_env(pg, db, user),
         "AUTH_ENABLED": "true",
         "AUTH_USERNAME": "root-admin",
         "AUTH_PASSWORD": first,

@@ -15,7 +15,7 @@ import pytest
 from mlflow import MlflowClient
 
 from tests import services
-from tests.image.conftest import NASTY_PASSWORD, unique
+from tests.image.conftest import NASTY_PASSWORD, pg_env, unique
 
 pytestmark = pytest.mark.e2e
 
@@ -24,28 +24,6 @@ POOL = {
     "MLFLOW_SQLALCHEMYSTORE_MAX_OVERFLOW": "20",
     "MLFLOW_SQLALCHEMYSTORE_POOL_RECYCLE": "1800",
 }
-
-
-def _children(pid: int) -> list[int]:
-    """Direct children of `pid` (every thread's list; /proc/<pid>/task/*/children)."""
-    found: list[int] = []
-    for children in Path(f"/proc/{pid}/task").glob("*/children"):
-        try:
-            found += [int(c) for c in children.read_text().split()]
-        except OSError:  # the thread or process is gone
-            continue
-    return found
-
-
-def process_tree(pid: int, limit: int = 64) -> list[int]:
-    """`pid` and its descendants, breadth first, at most `limit` processes."""
-    tree, queue = [pid], [pid]
-    while queue and len(tree) < limit:
-        for child in _children(queue.pop(0)):
-            if child not in tree:
-                tree.append(child)
-                queue.append(child)
-    return tree[:limit]
 
 
 def read_environ(pid: int) -> dict[str, str]:
@@ -72,11 +50,7 @@ def test_pool_defaults_reach_every_server_process(pg, server_factory, tmp_path) 
     db, user = unique("db"), unique("u")
     pg.create_database(db, user, NASTY_PASSWORD)
     env = {
-        "DB_HOST": "127.0.0.1",
-        "DB_PORT": str(pg.port),
-        "DB_NAME": db,
-        "DB_USER": user,
-        "DB_PASSWORD": NASTY_PASSWORD,
+        **pg_env(pg, db, user),
         "DATA_DIR": str(tmp_path),
         "SERVER_WORKERS": "2",
         "MLFLOW_SQLALCHEMYSTORE_POOL_RECYCLE": "900",  # set by the user: kept
@@ -89,7 +63,7 @@ def test_pool_defaults_reach_every_server_process(pg, server_factory, tmp_path) 
     tree: list[int] = []
     workers: list[int] = []
     for _ in range(120):
-        tree = process_tree(server.server_pid())
+        tree = services.process_tree(server.server_pid())
         workers = [p for p in tree if "spawn_main" in cmdline(p)]
         if len(workers) >= 2:
             break

@@ -18,20 +18,9 @@ from mlflow.server.auth.db.utils import _get_alembic_config as auth_alembic_conf
 from mlflow.store.db.utils import _get_latest_schema_revision
 
 from tests import services
-from tests.image.conftest import NASTY_PASSWORD, unique
+from tests.image.conftest import NASTY_PASSWORD, pg_env, unique
 
 pytestmark = pytest.mark.e2e
-
-
-def pg_env(pg: services.Postgres, db: str, user: str) -> dict[str, str]:
-    """DB_* variables for a database on the session's PostgreSQL."""
-    return {
-        "DB_HOST": "127.0.0.1",
-        "DB_PORT": str(pg.port),
-        "DB_NAME": db,
-        "DB_USER": user,
-        "DB_PASSWORD": NASTY_PASSWORD,
-    }
 
 
 def auth_head() -> str:

@@ -25,7 +25,7 @@ from google.cloud import storage
 from sqlalchemy.engine import URL
 
 from tests import services
-from tests.image.conftest import NASTY_PASSWORD, unique
+from tests.image.conftest import NASTY_PASSWORD, pg_env, unique
 from tests.image.flow import artifacts_flow, tracking_flow
 
 pytestmark = pytest.mark.e2e
@@ -62,18 +62,6 @@ def gcs_keys(emulator: services.Emulator, bucket: str) -> list[str]:
         os.environ.pop("STORAGE_EMULATOR_HOST", None)
 
 
-def pg_parts(pg: services.Postgres, db: str, user: str, socket: bool = False) -> dict[str, str]:
-    """DB_* variables for a PostgreSQL database (TCP, or the unix-socket directory)."""
-    return {
-        "DB_ENGINE": "postgresql",
-        "DB_HOST": pg.socket_dir if socket else "127.0.0.1",
-        "DB_PORT": str(pg.port),
-        "DB_NAME": db,
-        "DB_USER": user,
-        "DB_PASSWORD": NASTY_PASSWORD,
-    }
-
-
 def maria_parts(
     maria: services.MariaDB, db: str, user: str, socket: bool = False
 ) -> dict[str, str]:
@@ -106,7 +94,7 @@ def test_proxied_postgres_s3(pg, s3, server_factory, tmp_path) -> None:
     db, user, bucket = unique("db"), unique("u"), unique("bkt")
     pg.create_database(db, user, NASTY_PASSWORD)
     services.create_s3_bucket(s3, bucket)
-    env = {**pg_parts(pg, db, user), **s3.env, "ARTIFACT_URL": f"s3://{bucket}/mlflow"}
+    env = {**pg_env(pg, db, user), **s3.env, "ARTIFACT_URL": f"s3://{bucket}/mlflow"}
     with server_factory(env) as server:
         result = tracking_flow(server.url, tmp_path)
     assert result.artifact_location.startswith("mlflow-artifacts:")
@@ -125,7 +113,7 @@ def test_proxied_postgres_gcs_socket(pg, gcs, server_factory, tmp_path) -> None:
     key = {"type": "service_account", "project_id": "e2e-test", "client_email": "x@y.z"}
     auth_string = base64.b64encode(json.dumps(key).encode()).decode()
     env = {
-        **pg_parts(pg, db, user, socket=True),
+        **pg_env(pg, db, user, socket=True),
         **gcs.env,
         "ARTIFACT_URL": f"gs://{bucket}/mlflow",
         "GOOGLE_AUTH_STRING": auth_string,
