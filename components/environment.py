@@ -15,17 +15,14 @@ from dataclasses import dataclass, field
 
 import pulumi
 
-ARTIFACT_MODE_BY_SCENARIO = {
-    "direct": "direct",
-    "proxied": "proxied",
-    "artifacts-only": "artifacts-only",
-}
-"""The image's ARTIFACT_MODE for each scenario that has a bucket."""
+from components.vocabulary import (
+    ARTIFACT_MODE_BY_SCENARIO,
+    ENGINES,
+    PERMISSIONS,
+    SCENARIOS,
+    SSL_MODES,
+)
 
-SCENARIOS = ("local-server", *ARTIFACT_MODE_BY_SCENARIO)
-ENGINES = ("postgresql", "mysql")
-SSL_MODES = ("disable", "prefer", "require", "verify-ca", "verify-full")
-PERMISSIONS = ("READ", "EDIT", "MANAGE", "NO_PERMISSIONS")
 DEFAULT_PORT = 5000
 DEFAULT_KEEP_ALIVE_SECONDS = 650
 """Longer than every load balancer's idle timeout we put in front (ALB 300 s here, max 4000 s is

@@ -23,6 +23,9 @@ from typing import Any
 import pulumi
 from pulumi.runtime import config as runtime_config
 
+from components.vocabulary import DB_SIZES, ENGINES, SCENARIOS
+from components.vocabulary import PERMISSIONS as AUTH_PERMISSIONS
+
 NAMESPACE = "mlflow"
 """The Pulumi config namespace: the project name in Pulumi.yaml (`mlflow:scenario`, ...)."""
 
@@ -30,16 +33,6 @@ CLOUDS = ("local", "aws", "gcp", "azure")
 BUILT_CLOUDS = ("local", "aws")
 """Clouds whose stack exists; GCP and Azure are designed (same component shape) but not built yet,
 so they are refused by name rather than failing later with an import error."""
-SCENARIOS = {
-    "local-server": 3,
-    "direct": 4,
-    "proxied": 5,
-    "artifacts-only": 6,
-}
-"""Deployable MLflow scenarios by readable name (numbering from DESIGN.md)."""
-ENGINES = ("postgresql", "mysql")
-DB_SIZES = ("small", "medium", "large")
-AUTH_PERMISSIONS = ("READ", "EDIT", "MANAGE", "NO_PERMISSIONS")
 MIN_ADMIN_PASSWORD_LENGTH = 12
 """MLflow 3.16.1+ refuses a shorter admin password."""
 

@@ -64,8 +64,8 @@ POOL_SIZE_MIN = 2
 MAX_OVERFLOW_MIN = 3
 """The smallest pool worth running: 2 kept open, 3 more under load."""
 
-DB_ENGINES = {
-    # engine -> (RDS engine, pinned major version, parameter group family, port, TLS parameter)
+DB_ENGINES: dict[str, tuple[str, str, str, int, tuple[str, str]]] = {
+    # vocabulary engine -> (RDS engine, pinned major version, parameter group family, port, TLS parameter)
     "postgresql": ("postgres", "16", "postgres16", 5432, ("rds.force_ssl", "1")),
     "mysql": ("mysql", "8.4", "mysql8.4", 3306, ("require_secure_transport", "ON")),
 }

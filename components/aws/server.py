@@ -20,8 +20,9 @@ from components.aws.policies import (
 )
 from components.aws.service import Service
 from components.environment import DEFAULT_PORT, DatabaseEndpoint
+from components.vocabulary import CLOUD_SCENARIOS
 
-SCENARIOS = ("direct", "proxied", "artifacts-only")
+SCENARIOS = CLOUD_SCENARIOS
 """MLflow scenarios 4, 5 and 6 (3, local-server, keeps SQLite in the container: local only)."""
 
 

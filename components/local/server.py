@@ -30,9 +30,10 @@ from components.local.credentials import Credentials
 from components.local.database import IMAGES as DB_IMAGES
 from components.local.database import PASSWORD_SPECIALS, Database
 from components.local.service import CPU_CHOICES, Service
+from components.vocabulary import PERMISSIONS
+from components.vocabulary import SCENARIOS as ALL_SCENARIOS
 
-SCENARIOS = ("local-server", "direct", "proxied", "artifacts-only")
-PERMISSIONS = ("READ", "EDIT", "MANAGE", "NO_PERMISSIONS")
+SCENARIOS = tuple(ALL_SCENARIOS)
 CONTAINER_PORT = 5000
 LOCAL_SERVER_ARTIFACTS = "/data/artifacts"
 """Where scenario local-server keeps artifacts: the server's /data volume."""

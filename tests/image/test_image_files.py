@@ -1,5 +1,6 @@
-"""The image's build files: Dockerfile lint-clean (hadolint) and pinned requirements that
-match what the tests run against. No Docker engine here: the image itself is not built."""
+"""The image's build files: Dockerfile lint-clean (hadolint) and requirements exported from
+uv.lock, so the image runs what the tests run. The image itself is built and run by
+tests/container/."""
 
 from __future__ import annotations
 
@@ -11,46 +12,63 @@ import sys
 from pathlib import Path
 
 import pytest
+from packaging.markers import Marker
 
-from tests import services
+from tests import lockfile, services
 
 DOCKER = Path(__file__).resolve().parents[2] / "docker"
 
 
 def requirements() -> dict[str, str]:
-    """docker/requirements.txt as {name: version}; every line must be an exact pin."""
+    """docker/requirements.txt as {name: version} for this interpreter and platform (the
+    universal lock may pin another version under another Python); every requirement must
+    be an exact pin carrying at least one hash (pip's --require-hashes mode)."""
     pins: dict[str, str] = {}
-    for raw in (DOCKER / "requirements.txt").read_text().splitlines():
-        line = raw.split("#", 1)[0].strip()
-        if not line:
+    text = (DOCKER / "requirements.txt").read_text()
+    for block in re.split(r"\n(?=\S)", text):
+        if not block.strip() or block.startswith("#"):
             continue
-        match = re.fullmatch(r"([A-Za-z0-9_.\-]+)==([A-Za-z0-9_.\-+]+)", line)
-        assert match, f"not an exact pin: {raw!r}"
-        pins[match.group(1)] = match.group(2)
+        match = re.match(r"([A-Za-z0-9_.\-]+)==([A-Za-z0-9_.\-+]+)( ; [^\\]+)? \\\n", block)
+        assert match, f"not an exact pin: {block.splitlines()[0]!r}"
+        assert "--hash=sha256:" in block, f"no hash: {block.splitlines()[0]!r}"
+        marker = match.group(3)
+        if marker is None or Marker(marker.removeprefix(" ; ")).evaluate():
+            pins[match.group(1)] = match.group(2)
     return pins
 
 
+def test_requirements_are_the_lock_exported() -> None:
+    """docker/requirements.txt is exactly uv.lock's export of the `image` group
+    (`scripts/lock` rewrites it): the image installs what the tests run."""
+    assert (DOCKER / "requirements.txt").read_text() == lockfile.exported_requirements(), (
+        "docker/requirements.txt is out of date with uv.lock: run scripts/lock"
+    )
+
+
 def test_requirements_pinned_and_match_the_tested_venv() -> None:
-    """Each direct dependency is pinned (==) to the version the e2e tests ran with."""
+    """Every package the image installs is pinned (==, hashed) to the version in this venv."""
     pins = requirements()
     assert pins["mlflow"] == "3.17.2"
     for name in (
         "mlflow",
-        "Flask-WTF",
+        "flask-wtf",
         "psycopg2-binary",
-        "PyMySQL",
+        "pymysql",
         "boto3",
         "google-cloud-storage",
         "azure-storage-blob",
         "azure-identity",
     ):
         assert name in pins, name
-    mismatched = {
-        name: (version, importlib.metadata.version(name))
-        for name, version in pins.items()
-        if importlib.metadata.version(name) != version
-    }
+    installed = {}
+    for name in pins:
+        try:
+            installed[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            continue  # a platform-specific dependency (e.g. pywin32 on Windows)
+    mismatched = {n: (pins[n], v) for n, v in installed.items() if v != pins[n]}
     assert not mismatched, mismatched
+    assert len(installed) >= len(pins) - 5, sorted(set(pins) - set(installed))
 
 
 def test_hadolint_clean() -> None:
