@@ -9,8 +9,9 @@ variants, measured side by side in one run:
 - `host-bytecode`: `python -m mlflow_image` from .venv with a warm byte-code cache
   (PYTHONPYCACHEPREFIX, PYTHONDONTWRITEBYTECODE unset): what the image does, minus the
   container.
-- `host-no-bytecode`: the same with PYTHONDONTWRITEBYTECODE=1 (this machine's default,
-  and uv installs no byte-code), so every start compiles every module again.
+- `host-no-bytecode`: the same with PYTHONDONTWRITEBYTECODE=1 (this machine's default)
+  and PYTHONPYCACHEPREFIX on an empty folder, so no byte-code is read or written and every
+  start compiles every module again (what a virtualenv without byte-code costs).
 
 Usage: `.venv/bin/python -m bench.container_start [--runs N]`. Reports medians and the
 ratios to `host-bytecode`; not a pass/fail test (timing is noisy here).
@@ -30,41 +31,47 @@ from tests import services
 from tests.container import podman
 
 Start = Callable[[], float]
+WORKERS = "2"
+"""Server workers in every variant (the image's default)."""
 
 
 def container_start(image: str) -> float:
     """Seconds from `podman run` to a healthy /health, on a fresh volume."""
     with podman.volume() as data:
         container = podman.Container(
-            image, volumes=[f"{data}:/data"], options=("--read-only", "--tmpfs", "/tmp")
+            image,
+            env={"SERVER_WORKERS": WORKERS},
+            volumes=[f"{data}:/data"],
+            options=("--read-only", "--tmpfs", "/tmp"),
         )
         with container:
             return container.healthy_after
 
 
-def host_start(bytecode_dir: str | None) -> float:
-    """Seconds from starting the entrypoint on the host to a healthy /health."""
+def host_start(bytecode_dir: str, write_bytecode: bool) -> float:
+    """Seconds from starting the entrypoint on the host to a healthy /health, with its
+    byte-code cache in `bytecode_dir` (written there, or neither read nor written)."""
     with tempfile.TemporaryDirectory(prefix="bench-start-") as data:
-        env = {"DATA_DIR": data, "SERVER_WORKERS": "2"}
-        if bytecode_dir is not None:
-            env["PYTHONPYCACHEPREFIX"] = bytecode_dir
-        server = services.EntrypointServer(env)
-        if bytecode_dir is not None:
-            server.env["PYTHONDONTWRITEBYTECODE"] = ""
-        else:
-            server.env["PYTHONDONTWRITEBYTECODE"] = "1"
-        with server:
+        env = {
+            "DATA_DIR": data,
+            "SERVER_WORKERS": WORKERS,
+            "PYTHONPYCACHEPREFIX": bytecode_dir,
+            # Python reads "" as unset: byte-code is written (and read) in bytecode_dir.
+            "PYTHONDONTWRITEBYTECODE": "" if write_bytecode else "1",
+        }
+        with services.EntrypointServer(env) as server:
             return server.healthy_after
 
 
 def measure(runs: int) -> dict[str, list[float]]:
     """Alternate the three variants `runs` times (after one unmeasured warm-up each)."""
     image = podman.build_image().ref
-    pycache = tempfile.mkdtemp(prefix="bench-pycache-")
+    warm = tempfile.mkdtemp(prefix="bench-pycache-")
+    empty = tempfile.mkdtemp(prefix="bench-no-pycache-")
     variants: dict[str, Start] = {
         "container": lambda: container_start(image),
-        "host-bytecode": lambda: host_start(pycache),
-        "host-no-bytecode": lambda: host_start(None),
+        "host-bytecode": lambda: host_start(warm, write_bytecode=True),
+        "host-no-bytecode": lambda: host_start(empty, write_bytecode=False),
     }
     for start in variants.values():
         start()  # warm-up: page cache, the byte-code cache, podman's storage
