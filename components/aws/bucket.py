@@ -9,7 +9,7 @@ from typing import TypedDict
 import pulumi
 from pulumi_aws import s3
 
-from components.aws.policies import check_kms_key_arn, tls_only_bucket_policy
+from components.aws.iam import check_kms_key_arn, tls_only_bucket_policy
 
 MULTIPART_ABORT_DAYS = 7
 """Incomplete multipart uploads (an interrupted large artifact) are removed after this."""

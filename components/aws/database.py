@@ -10,16 +10,10 @@ import pulumi
 import pulumi_random as random
 from pulumi_aws import rds, secretsmanager
 
-from components.aws.policies import (
-    DB_ENGINES,
-    DB_INSTANCE_CLASSES,
-    check_kms_key_arn,
-    db_settings,
-    physical_name,
-)
+from components.aws.iam import check_kms_key_arn
+from components.aws.naming import physical_name
+from components.aws.sizing import DB_ENGINES, DB_INSTANCE_CLASSES, DbSettings, db_settings
 
-DbSettings = tuple[str, str, str, int, str, tuple[str, str]]
-"""`db_settings`: RDS engine, version, parameter group family, port, instance class, TLS."""
 DB_NAME = "mlflow"
 DB_USERNAME = "mlflow"
 PASSWORD_SPECIALS = "!#$%^&*()-_=+[]{}<>:?.,~"

@@ -11,7 +11,7 @@ import pulumi
 import pulumi_aws as aws
 from pulumi_aws import iam
 
-from components.aws.policies import (
+from components.aws.iam import (
     bucket_access_policy,
     client_assume_role_policy,
     service_assume_role_policy,

@@ -10,7 +10,7 @@ import pulumi
 import pulumi_aws as aws
 from pulumi_aws import ec2, vpc
 
-from components.aws.policies import subnet_cidrs
+from components.aws.networking import subnet_cidrs
 
 ZONES = 2
 """Availability zones used: the load balancer and RDS multi-AZ need two; more adds NAT cost."""

@@ -12,13 +12,13 @@ from components.aws.bucket import ArtifactBucket
 from components.aws.database import Database
 from components.aws.identity import Identity
 from components.aws.network import Network
-from components.aws.policies import (
+from components.aws.service import Service
+from components.aws.sizing import (
     DB_ENGINES,
     DB_INSTANCE_CLASSES,
     db_pool_settings,
     server_workers,
 )
-from components.aws.service import Service
 from components.environment import DEFAULT_PORT, DatabaseEndpoint
 from components.vocabulary import CLOUD_SCENARIOS
 
@@ -57,7 +57,7 @@ class MlflowServerArgs(TypedDict, total=False):
     max_replicas: int
     """Autoscaling upper bound. Default max(4, replicas). The servers' database pools are
     sized so that this many tasks fit the `db_size` instance's connection limit
-    (`policies.db_pool_settings`); too many for the size fails before any resource."""
+    (`sizing.db_pool_settings`); too many for the size fails before any resource."""
     cpu: float
     """vCPU per task. Default 1."""
     memory_mb: int

@@ -14,16 +14,15 @@ import pulumi_docker_build as docker_build
 import pulumi_random as random
 from pulumi_aws import acm, appautoscaling, cloudwatch, ecr, ecs, iam, lb, secretsmanager
 
-from components.aws.policies import (
+from components.aws.iam import read_secrets_policy, service_assume_role_policy
+from components.aws.naming import context_digest, physical_name
+from components.aws.sizing import (
     DB_ENGINES,
     DB_INSTANCE_CLASSES,
-    context_digest,
+    FARGATE_CPU,
     db_pool_settings,
     fargate_memory_sizes,
-    physical_name,
-    read_secrets_policy,
     server_workers,
-    service_assume_role_policy,
 )
 from components.environment import (
     DEFAULT_PORT,
@@ -53,8 +52,6 @@ SECRET_SUFFIXES = {
     "AUTH_PASSWORD": "admin-password",
     "MLFLOW_FLASK_SERVER_SECRET_KEY": "flask-secret-key",
 }
-FARGATE_CPU = {0.25: 256, 0.5: 512, 1.0: 1024, 2.0: 2048, 4.0: 4096}
-"""vCPU -> Fargate cpu units."""
 
 
 class ServiceArgs(TypedDict, total=False):
@@ -73,7 +70,7 @@ class ServiceArgs(TypedDict, total=False):
     database_size: str | None
     """small, medium or large: the `Database` size, whose connection limit the servers'
     pools are budgeted against at `max_replicas` (MLFLOW_SQLALCHEMYSTORE_POOL_SIZE /
-    _MAX_OVERFLOW, see `policies.db_pool_settings`); with `database`. None: the image's
+    _MAX_OVERFLOW, see `sizing.db_pool_settings`); with `database`. None: the image's
     defaults (10 + 20 per worker), unbudgeted."""
     auth_enabled: bool
     """Run MLflow's basic-auth app. Default False."""
