@@ -56,6 +56,8 @@ class Registered:
     provider: str | None
     secret_inputs: frozenset[str] = frozenset()
     """Top-level input names whose value is (or holds) a secret."""
+    protect: bool = False
+    """The `protect` resource option (the policy pack's deletion-protection check reads it)."""
 
 
 @dataclass
@@ -68,6 +70,10 @@ class RecordingMocks(pulumi.runtime.Mocks):
     lineage: dict[tuple[str, str], tuple[str, str | None]] = field(default_factory=dict)
     """(type, name) -> (URN, parent URN), filled by `RecordingMonitor` (MockResourceArgs has
     no parent)."""
+
+    protected: set[tuple[str, str]] = field(default_factory=set)
+    """(type, name) of resources registered with `protect=True` (MockResourceArgs has no
+    resource options either)."""
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict]:
         extra = OUTPUTS.get(args.typ)
@@ -83,6 +89,7 @@ class RecordingMocks(pulumi.runtime.Mocks):
                 parent,
                 args.provider,
                 secret_inputs,
+                (args.typ, args.name) in self.protected,
             )
         )
         resource_id = state.pop("id", None) or f"{args.name}-id"
@@ -162,6 +169,8 @@ class RecordingMonitor(MockMonitor):
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802  # the gRPC method's name
         urn = self.make_urn(request.parent, request.type, request.name)
         self.recording.lineage[(request.type, request.name)] = (urn, request.parent or None)
+        if request.protect:
+            self.recording.protected.add((request.type, request.name))
         return super().RegisterResource(request)
 
 
