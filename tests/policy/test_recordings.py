@@ -301,8 +301,14 @@ def _gcp_project_role(bad: bool) -> pulumi.Resource:
 
 
 def _cloud_run(bad: bool) -> pulumi.Resource:
-    secret = {"name": "AUTH_PASSWORD", "value_source": {"secret_key_ref": {"secret": "s"}}}
-    plain = {"name": "DATABASE_URI", "value": "postgresql://mlflow:s3cr3t@10.0.0.3/mlflow"}
+    secret: gcp.cloudrunv2.ServiceTemplateContainerEnvArgsDict = {
+        "name": "AUTH_PASSWORD",
+        "value_source": {"secret_key_ref": {"secret": "s"}},
+    }
+    plain: gcp.cloudrunv2.ServiceTemplateContainerEnvArgsDict = {
+        "name": "DATABASE_URI",
+        "value": "postgresql://mlflow:s3cr3t@10.0.0.3/mlflow",
+    }
     return gcp.cloudrunv2.Service(
         "run",
         location="europe-west1",
@@ -389,7 +395,7 @@ def _azure_container(bad: bool) -> pulumi.Resource:
         "blobs",
         resource_group_name="rg",
         account_name="sa",
-        public_access="Blob" if bad else "None",
+        public_access=azure.storage.PublicAccess.BLOB if bad else azure.storage.PublicAccess.NONE,
     )
 
 
@@ -406,7 +412,7 @@ def _azure_role(bad: bool) -> pulumi.Resource:
 
 
 def _container_app(bad: bool) -> pulumi.Resource:
-    env = (
+    env: azure.app.EnvironmentVarArgsDict = (
         {"name": "AUTH_PASSWORD", "value": "correct-horse-battery"}
         if bad
         else {"name": "AUTH_PASSWORD", "secret_ref": "auth-password"}
@@ -492,7 +498,11 @@ CASES = [
 
 
 def build(case: Case, bad: bool) -> list[rules.Resource]:
-    result = harness.run_program(lambda: case.build(bad))
+
+    def program() -> None:
+        case.build(bad)
+
+    result = harness.run_program(program)
     return [
         rules.Resource(r.type, r.name, r.inputs, stack=PRODUCTION, protect=r.protect)
         for r in result.mocks.resources
