@@ -591,7 +591,7 @@ def credential_arguments(arguments: Iterable[Any]) -> list[str]:
     found = []
     for index, word in enumerate(words):
         if CREDENTIAL_VALUE.search(word):
-            found.append(f"argument {index} looks like a credential")
+            found.append(f"word {index} of the command line looks like a credential")
             continue
         flag = CREDENTIAL_FLAG.match(word)
         if not flag:
