@@ -168,8 +168,11 @@ def no_public_database(r: Resource, _: Mapping[str, Any]) -> list[str]:
                 )
             ]
     if r.type in AZURE_DB_SERVERS:
+        # A server in a delegated subnet (VNet integration) has no public endpoint at all,
+        # and Azure refuses publicNetworkAccess on it; otherwise it must be Disabled.
         access = _get(r.props, "network", "publicNetworkAccess")
-        if access != "Disabled":
+        in_vnet = bool(_get(r.props, "network", "delegatedSubnetResourceId"))
+        if access != "Disabled" and not in_vnet:
             return [
                 _violation(
                     r,
@@ -233,9 +236,7 @@ def encryption(r: Resource, _: Mapping[str, Any]) -> list[str]:
     if r.type == GCP_SQL:
         ip = _get(r.props, "settings", "ipConfiguration") or {}
         mode = ip.get("sslMode")
-        if mode not in ("ENCRYPTED_ONLY", "TRUSTED_CLIENT_CERTIFICATE_REQUIRED") and (
-            ip.get("requireSsl") is not True
-        ):
+        if mode not in ("ENCRYPTED_ONLY", "TRUSTED_CLIENT_CERTIFICATE_REQUIRED"):
             return [
                 _violation(
                     r,
@@ -536,8 +537,14 @@ CREDENTIAL_NAME = re.compile(
     re.IGNORECASE,
 )
 """Names that say the value is a credential."""
-REFERENCE_SUFFIX = re.compile(r"_(FILE|PATH|DIR|ID|ARN|NAME|REF|VERSION|ENABLED)$", re.IGNORECASE)
-"""Names that carry a pointer to a credential (a file, an id, a secret's name), not one."""
+REFERENCE_SUFFIX = re.compile(
+    r"_(FILE|PATH|DIR|ID|ARN|NAME|REF|VERSION|ENABLED|URL|URI|ENDPOINT|HOST|PORT|USER|USERNAME"
+    r"|TYPE|TTL|LENGTH|ALGORITHM)$",
+    re.IGNORECASE,
+)
+"""Names that carry a pointer to a credential (a file, an id, a secret's name, the service
+that issues it) or a property of one, not the credential. A URL with a password in it is
+still caught by its value, and the contract's secret URIs by their names."""
 REFERENCE_NAMES = frozenset({"GOOGLE_APPLICATION_CREDENTIALS"})
 """A path to a key file, by Google's convention."""
 

@@ -334,6 +334,16 @@ def _azure_db(bad: bool) -> pulumi.Resource:
     )
 
 
+def _azure_db_in_vnet(bad: bool) -> pulumi.Resource:
+    subnet = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/virtualNetworks/v/subnets/db"
+    return azure.dbforpostgresql.Server(
+        "pg-vnet",
+        resource_group_name="rg",
+        network={} if bad else {"delegated_subnet_resource_id": subnet},
+        opts=pulumi.ResourceOptions(protect=True),
+    )
+
+
 def _azure_firewall(bad: bool) -> pulumi.Resource:
     return azure.dbforpostgresql.FirewallRule(
         "fw",
@@ -459,6 +469,7 @@ CASES = [
     Case("rds-public", _rds, "no-public-database", "publiclyAccessible is true"),
     Case("cloud-sql-public", _cloud_sql, "no-public-database", "authorized networks ['0.0.0.0/0']"),
     Case("azure-db-public", _azure_db, "no-public-database", "publicNetworkAccess is Enabled"),
+    Case("azure-db-unset", _azure_db_in_vnet, "no-public-database", "publicNetworkAccess is unset (Enabled)"),
     Case("azure-firewall-open", _azure_firewall, "no-public-database", "0.0.0.0-255.255.255.255"),
     Case("cloud-sql-tls", _cloud_sql_tls, "storage-and-database-encryption", "sslMode is ALLOW_"),
     Case(

@@ -25,6 +25,9 @@ SITE = Path(importlib.import_module("pulumi").__file__ or "").parent.parent
         ("BLOB", "DefaultEndpointsProtocol=https;AccountName=a;AccountKey=abc==", "looks like"),
         ("KEYFILE", "-----BEGIN RSA PRIVATE KEY-----\nMIIE", "looks like a credential"),
         ("X", "ghp_" + "a" * 36, "looks like a credential"),
+        ("MLFLOW_TRACKING_TOKEN", "abc", "named like a credential"),
+        ("AUTH_DATABASE_URL", "postgresql://h/db", "secret of the image's contract"),
+        ("TOKEN_URL", "https://u:p@idp.example.com/token", "looks like a credential"),
     ],
 )
 def test_a_credential_variable_is_recognised(name: str, value: str, why: str) -> None:
@@ -43,6 +46,8 @@ def test_a_credential_variable_is_recognised(name: str, value: str, why: str) ->
         ("DB_HOST", "db.internal"),
         ("MLFLOW_S3_ENDPOINT_URL", "http://object-store:9000"),
         ("PUBLIC_HOSTNAMES", "mlflow.example.com"),
+        ("OAUTH_TOKEN_URL", "https://idp.example.com/token"),
+        ("SECRETS_ENDPOINT", "https://vault.example.com"),
     ],
 )
 def test_a_plain_variable_is_left_alone(name: str, value: str) -> None:
