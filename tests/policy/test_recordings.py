@@ -9,7 +9,7 @@ one `*cloud(...)` line naming its mock outputs and invokes.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import pulumi
@@ -18,6 +18,7 @@ import pulumi_azure_native as azure
 import pulumi_docker as docker
 import pulumi_gcp as gcp
 import pytest
+from pulumi_policy.proxy import unknown_checking_proxy
 
 from components import vocabulary
 from policy import rules
@@ -529,6 +530,15 @@ def test_a_bad_resource_is_caught_and_the_fixed_one_passes(case: Case) -> None:
     (resource,) = build(case, True)
     assert message.startswith(f"{resource.label()}: ") and ". Fix: " in message
     assert rules.violations(build(case, False)) == []
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
+def test_the_rules_read_the_policy_sdks_proxies_alike(case: Case) -> None:
+    """The engine hands the rules read-only Mapping/Sequence proxies, not dicts and lists."""
+    for bad in (True, False):
+        plain = build(case, bad)
+        proxied = [replace(r, props=unknown_checking_proxy(dict(r.props))) for r in plain]
+        assert rules.violations(proxied) == rules.violations(plain)
 
 
 def test_every_policy_has_a_bad_case() -> None:

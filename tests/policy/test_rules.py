@@ -7,6 +7,7 @@ import importlib
 from pathlib import Path
 
 import pytest
+from pulumi_policy.proxy import UNKNOWN_BOOLEAN_VALUE, UnknownValueError, unknown_checking_proxy
 
 from policy import rules
 
@@ -139,3 +140,12 @@ def test_every_type_token_a_rule_names_exists_in_its_provider_sdk() -> None:
         if not any(f"'{token}'" in p.read_text() for p in folder.glob("*.py")):
             missing.append(token)
     assert missing == []
+
+
+def test_a_value_unknown_during_preview_is_left_to_the_sdk() -> None:
+    """Reading it raises the SDK's UnknownValueError, which the SDK reports as "can't be known
+    during preview" (advisory); the rules never swallow it into a pass."""
+    props = unknown_checking_proxy({"publiclyAccessible": UNKNOWN_BOOLEAN_VALUE})
+    database = rules.Resource("aws:rds/instance:Instance", "db", props, stack="production")
+    with pytest.raises(UnknownValueError):
+        rules.violations([database])
