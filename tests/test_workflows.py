@@ -89,7 +89,7 @@ def test_the_preview_runs_every_stack_with_the_policy_pack_and_oidc_only() -> No
     assert workflow["permissions"]["id-token"] == "write"
     job = workflow["jobs"]["preview"]
     stacks = job["strategy"]["matrix"]["include"]
-    assert {s["cloud"] for s in stacks} == {"local", "aws", "gcp", "azure"}
+    assert {s["cloud"] for s in stacks} == {"aws", "gcp", "azure"}
     (preview,) = [s for s in job["steps"] if s.get("uses", "").startswith("pulumi/actions@")]
     assert preview["with"]["command"] == "preview"
     assert preview["with"]["comment-on-pr"] is True
