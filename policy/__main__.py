@@ -2,7 +2,7 @@
 
 `PolicyPack(...)` starts the analyzer's gRPC server and serves until the engine stops
 it, so nothing imports this module; the policies live in `policy/pack.py` and their
-logic in `policy/rules.py`.
+logic in `policy/rules/`.
 """
 
 import sys

@@ -1,4 +1,4 @@
-"""The policy pack's policies: `policy/rules.py` wired into `pulumi_policy` callbacks.
+"""The policy pack's policies: `policy/rules/` wired into `pulumi_policy` callbacks.
 
 Importing this module builds the policy objects and nothing else; `PolicyPack(...)`
 (which starts the analyzer's gRPC server and never returns) is constructed only by the
