@@ -75,16 +75,15 @@ RECORDINGS = [
             },
         ),
     ),
-    # *cloud("gcp", GCP_OUTPUTS, GCP_INVOKES),
-    # *cloud("azure", AZURE_OUTPUTS, AZURE_INVOKES),
+    # GCP and Azure: one line each with their mocks' tables, e.g.
+    # *cloud("gcp", GCP_OUTPUTS, GCP_INVOKES, variants=({"domain": "mlflow.example.com"},)),
 ]
 
-EXAMINED = {
-    "local": {"no-plain-credentials"},
-    "aws": {rule.name for rule in rules.RULES},
-}
+ALL_POLICIES = frozenset(rule.name for rule in rules.RULES)
+EXAMINED = {"local": frozenset({"no-plain-credentials"})}
 """The policies that must find resources of their types in a cloud's recordings, so that
-"no violation" is not "nothing looked at"."""
+"no violation" is not "nothing looked at": every policy (`ALL_POLICIES`) unless listed here.
+The local stack runs only containers (its database and bucket are containers too)."""
 
 
 def record(recording: Recording, **extra: Any) -> list[rules.Resource]:
@@ -117,7 +116,7 @@ def test_every_stack_and_scenario_passes_every_policy(
 def test_each_cloud_recordings_reach_the_policies_expected(
     recorded: dict[str, list[rules.Resource]],
 ) -> None:
-    """ "No violation" is not "nothing looked at": each policy finds resources of its types."""
+    """Each policy finds resources of its types in each cloud's recordings."""
     examined: dict[str, set[str]] = {}
     for recording in RECORDINGS:
         examined.setdefault(recording.cloud, set()).update(
@@ -126,7 +125,8 @@ def test_each_cloud_recordings_reach_the_policies_expected(
             for r in recorded[recording.id]
             if r.type in rule.types
         )
-    assert {c: examined.get(c, set()) for c in EXAMINED} == EXAMINED
+    assert examined == {c: EXAMINED.get(c, ALL_POLICIES) for c in examined}
+    assert {"local", "aws"} <= set(examined)
 
 
 def test_the_aws_recording_is_judged_on_what_it_registers() -> None:
