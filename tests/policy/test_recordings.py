@@ -38,6 +38,8 @@ class Recording:
     config: Mapping[str, Any]
     outputs: Mapping[str, harness.OutputsFn]
     invokes: Mapping[str, harness.InvokeFn]
+    env: Mapping[str, str]
+    """Environment variables the cloud's provider reads (e.g. GOOGLE_PROJECT)."""
 
     @property
     def id(self) -> str:
@@ -50,12 +52,12 @@ def cloud(
     invokes: Mapping[str, harness.InvokeFn],
     scenarios: tuple[str, ...] = vocabulary.CLOUD_SCENARIOS,
     variants: tuple[Mapping[str, Any], ...] = (),
+    env: Mapping[str, str] | None = None,
 ) -> list[Recording]:
     """A cloud's recordings: every scenario, plus option variants that change the graph."""
     base = {} if name == "local" else {"cloud": name}
-    return [Recording(name, {**base, "scenario": s}, outputs, invokes) for s in scenarios] + [
-        Recording(name, {**base, **v}, outputs, invokes) for v in variants
-    ]
+    configs = [{**base, "scenario": s} for s in scenarios] + [{**base, **v} for v in variants]
+    return [Recording(name, c, outputs, invokes, env or {}) for c in configs]
 
 
 RECORDINGS = [
@@ -76,7 +78,7 @@ RECORDINGS = [
         ),
     ),
     # GCP and Azure: one line each with their mocks' tables, e.g.
-    # *cloud("gcp", GCP_OUTPUTS, GCP_INVOKES, variants=({"domain": "mlflow.example.com"},)),
+    # *cloud("gcp", GCP_OUTPUTS, GCP_INVOKES, env={"GOOGLE_PROJECT": PROJECT, ...}),
 ]
 
 ALL_POLICIES = frozenset(rule.name for rule in rules.RULES)
@@ -93,6 +95,8 @@ def record(recording: Recording, **extra: Any) -> list[rules.Resource]:
             patch.setitem(harness.OUTPUTS, token, outputs)
         for token, invoke in recording.invokes.items():
             patch.setitem(harness.INVOKES, token, invoke)
+        for variable, value in recording.env.items():
+            patch.setenv(variable, value)
         result = harness.run_program(config={**recording.config, **extra})
     return [
         rules.Resource(r.type, r.name, r.inputs, stack=PRODUCTION, protect=r.protect)
