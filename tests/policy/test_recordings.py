@@ -50,6 +50,7 @@ def cloud(
     name: str,
     outputs: Mapping[str, harness.OutputsFn],
     invokes: Mapping[str, harness.InvokeFn],
+    *,
     scenarios: tuple[str, ...] = vocabulary.CLOUD_SCENARIOS,
     variants: tuple[Mapping[str, Any], ...] = (),
     env: Mapping[str, str] | None = None,
