@@ -54,9 +54,11 @@ def cloud(
     scenarios: tuple[str, ...] = vocabulary.CLOUD_SCENARIOS,
     variants: tuple[Mapping[str, Any], ...] = (),
     env: Mapping[str, str] | None = None,
+    config: Mapping[str, Any] | None = None,
 ) -> list[Recording]:
-    """A cloud's recordings: every scenario, plus option variants that change the graph."""
-    base = {} if name == "local" else {"cloud": name}
+    """A cloud's recordings: every scenario, plus option variants that change the graph;
+    `config` is added to each (e.g. the provider's `azure-native:location`)."""
+    base = {**({} if name == "local" else {"cloud": name}), **(config or {})}
     configs = [{**base, "scenario": s} for s in scenarios] + [{**base, **v} for v in variants]
     return [Recording(name, c, outputs, invokes, env or {}) for c in configs]
 
