@@ -80,8 +80,11 @@ RECORDINGS = [
             },
         ),
     ),
-    # GCP and Azure: one line each with their mocks' tables, e.g.
-    # *cloud("gcp", GCP_OUTPUTS, GCP_INVOKES, env={"GOOGLE_PROJECT": PROJECT, ...}),
+    # GCP and Azure, once their branches are merged (both pass every policy and reach every
+    # one, tried on a trial merge on 2026-11-30):
+    # *cloud("gcp", GCP_OUTPUTS, GCP_INVOKES, variants=({"domain": "mlflow.example.com"},),
+    #        env={"GOOGLE_PROJECT": PROJECT, "GOOGLE_REGION": REGION}),
+    # *cloud("azure", AZURE_OUTPUTS, AZURE_INVOKES, config={"azure-native:location": LOCATION}),
 ]
 
 ALL_POLICIES = frozenset(rule.name for rule in rules.RULES)
