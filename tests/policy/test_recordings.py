@@ -94,6 +94,11 @@ EXAMINED = {"local": frozenset({"no-plain-credentials"})}
 The local stack runs only containers (its database and bucket are containers too)."""
 
 
+def protected(registered: harness.Registered) -> bool:
+    """The `protect` option the program gave the resource (recorded by the harness)."""
+    return bool(registered.options.get("protect"))
+
+
 def record(recording: Recording, **extra: Any) -> list[rules.Resource]:
     """The resources `recording` registers, as a production stack's policies see them."""
     with pytest.MonkeyPatch.context() as patch:
@@ -105,7 +110,7 @@ def record(recording: Recording, **extra: Any) -> list[rules.Resource]:
             patch.setenv(variable, value)
         result = harness.run_program(config={**recording.config, **extra})
     return [
-        rules.Resource(r.type, r.name, r.inputs, stack=PRODUCTION, protect=r.protect)
+        rules.Resource(r.type, r.name, r.inputs, stack=PRODUCTION, protect=protected(r))
         for r in result.mocks.resources
     ]
 
@@ -526,7 +531,7 @@ def build(case: Case, bad: bool) -> list[rules.Resource]:
 
     result = harness.run_program(program)
     return [
-        rules.Resource(r.type, r.name, r.inputs, stack=PRODUCTION, protect=r.protect)
+        rules.Resource(r.type, r.name, r.inputs, stack=PRODUCTION, protect=protected(r))
         for r in result.mocks.resources
     ]
 
