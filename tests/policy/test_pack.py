@@ -88,7 +88,7 @@ def test_deletion_protection_follows_the_stack_and_the_configured_throwaway_stac
     assert len(found) == reported, found
 
 
-def test_the_example_policy_config_names_every_policy_with_a_valid_level() -> None:
+def test_the_policy_config_names_every_policy_with_a_valid_level() -> None:
     config = json.loads((PACK_DIR / "config.json").read_text())
     assert sorted(config) == sorted(NAMES)
     levels = {e.value for e in EnforcementLevel}
@@ -97,6 +97,12 @@ def test_the_example_policy_config_names_every_policy_with_a_valid_level() -> No
         assert level in levels
     schema = by_name()["deletion-protection"].config_schema.properties
     assert set(config["deletion-protection"]) - {"enforcementLevel"} <= set(schema)
+    # The file the preview workflow applies holds the pack's own defaults: every policy
+    # mandatory, the default throw-away stacks.
+    assert {v if isinstance(v, str) else v["enforcementLevel"] for v in config.values()} == {
+        "mandatory"
+    }
+    assert config["deletion-protection"]["throwawayStacks"] == list(rules.THROWAWAY_STACKS)
 
 
 # ---------------------------------------------------------------------------- the entry point
