@@ -4,7 +4,6 @@ script) passes, and each workflow does what the README says it does."""
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -58,7 +57,6 @@ def test_actionlint_catches_a_bad_input_and_an_unquoted_variable(tmp_path: Path)
         "      - uses: pulumi/actions@v6\n        with:\n          comand: preview\n"
         "      - run: echo $HOME\n"
     )
-    shutil.copy(ROOT / "pyproject.toml", tmp_path)
     result = actionlint(bad, cwd=tmp_path)
     assert result.returncode == 1
     assert 'input "comand" is not defined in action "pulumi/actions@v6"' in result.stdout
