@@ -1,4 +1,8 @@
-"""Small helpers shared by the local Docker components (no resources are created here)."""
+"""Docker argument builders shared by the local components (no resources are created here).
+
+Labels, `NAME=value` environment lists and secret-file uploads in the shapes
+`pulumi_docker` takes, each sorted so that the same input always gives the same diff.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +11,7 @@ from collections.abc import Mapping
 import pulumi
 import pulumi_docker as docker
 
-SECRETS_DIR = "/run/secrets"
-"""Where secrets are uploaded as files: Docker's own convention (compose and swarm secrets)."""
+from components.local.secrets import SECRETS_DIR
 
 
 def container_labels(labels: Mapping[str, str]) -> list[docker.ContainerLabelArgs]:
@@ -45,9 +48,3 @@ def secret_file(
 def env_list(env: Mapping[str, pulumi.Input[str]]) -> list[pulumi.Output[str]]:
     """`NAME=value` items, sorted by name, for docker.Container `envs`."""
     return [pulumi.Output.concat(name, "=", env[name]) for name in sorted(env)]
-
-
-def require_name(value: object, field: str) -> None:
-    """Raise ValueError naming `field` unless `value` is a non-empty plain string."""
-    if not isinstance(value, str) or not value:
-        raise ValueError(f"{field}: must be a non-empty string, got {value!r}")
