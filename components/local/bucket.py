@@ -109,7 +109,8 @@ class Bucket(pulumi.ComponentResource):
         self, name: str, args: BucketArgs, settings: BucketSettings, labels: Mapping[str, str]
     ) -> docker.Container:
         """MinIO itself, on the private network; its S3 API also on 127.0.0.1 with
-        `public_port`. The *_FILE names are relative: MinIO reads them from /run/secrets."""
+        `public_port`. The *_FILE names are relative: MinIO reads them from /run/secrets.
+        Replaced delete-first: one MinIO per data volume, and the host port is free again."""
         networks = [
             docker.ContainerNetworksAdvancedArgs(name=args["network_name"], aliases=[HOST_ALIAS])
         ]
@@ -154,7 +155,7 @@ class Bucket(pulumi.ComponentResource):
             wait=True,
             wait_timeout=120,
             labels=container_labels(labels),
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True),
         )
 
     def _expose(self, settings: BucketSettings) -> None:

@@ -141,7 +141,8 @@ class Database(pulumi.ComponentResource):
         labels: Mapping[str, str],
     ) -> docker.Container:
         """The database itself: private network only, so only the server reaches it;
-        `pulumi up` waits until it is healthy."""
+        `pulumi up` waits until it is healthy. Replaced delete-first: two servers must never
+        open one data directory (PostgreSQL) or wait on its lock (MySQL's InnoDB)."""
         spec = ENGINES[settings.engine]
         uploads = [secret_file(PASSWORD_FILE, password, owner=spec.image_uid)]
         if self.root_password_resource is not None:
@@ -171,5 +172,6 @@ class Database(pulumi.ComponentResource):
             wait=True,
             wait_timeout=180,
             labels=container_labels(labels),
-            opts=pulumi.ResourceOptions(parent=self),
+            # One server per data directory: the old container stops before the new starts.
+            opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True),
         )

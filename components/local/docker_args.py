@@ -30,9 +30,14 @@ def network_labels(labels: Mapping[str, str]) -> list[docker.NetworkLabelArgs]:
 
 
 def secret_file(
-    name: str, content: pulumi.Input[str], owner: str | None = None
+    name: str,
+    content: pulumi.Input[str],
+    owner: str | None = None,
+    group: str | None = None,
+    permissions: str = "0400",
 ) -> docker.ContainerUploadArgs:
-    """A secret uploaded into the container at /run/secrets/<name>, readable by its owner only.
+    """A secret uploaded into the container at /run/secrets/<name>; by default readable by
+    its owner only.
 
     The value never enters the container's environment or command line (`docker inspect`
     does not show it); in Pulumi's state it is encrypted like every secret input.
@@ -41,7 +46,8 @@ def secret_file(
         file=f"{SECRETS_DIR}/{name}",
         content=pulumi.Output.secret(content),
         owner=owner,
-        permissions="0400",
+        group=group,
+        permissions=permissions,
     )
 
 

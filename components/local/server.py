@@ -64,7 +64,8 @@ class MlflowServerArgs(TypedDict, total=False):
     bucket_name: str
     """The artifact bucket in MinIO; default `mlflow`."""
     protect: bool
-    """Protect the database and object-store volumes from `pulumi destroy`."""
+    """Protect the data volumes from `pulumi destroy`: the database's and MinIO's, or with
+    `local-server` the server's /data volume (SQLite and artifacts)."""
     image_tag: str
     """Local tag of the built mlflow-server image; default `mlflow-server:local`."""
     labels: Mapping[str, str]
@@ -112,7 +113,7 @@ class MlflowServer(pulumi.ComponentResource):
         self.credentials, self.bucket = self._artifact_store(name, settings, protect, labels)
         admin_password, flask_key = self._auth_secrets(name, settings, args.get("admin_password"))
         self.environment = self._environment(settings, endpoint, admin_password, flask_key)
-        self.service = self._service(name, settings, labels)
+        self.service = self._service(name, settings, protect, labels)
 
         self.url = self.service.url
         self.artifact_location = (
@@ -264,7 +265,9 @@ class MlflowServer(pulumi.ComponentResource):
             extra_secrets=extra_secrets,
         )
 
-    def _service(self, name: str, settings: ServerSettings, labels: Mapping[str, str]) -> Service:
+    def _service(
+        self, name: str, settings: ServerSettings, protect: bool, labels: Mapping[str, str]
+    ) -> Service:
         """The mlflow-server container, on the server's network and the private one."""
         networks: list[pulumi.Input[str]] = [self.network.name]
         if self.private_network is not None:
@@ -280,6 +283,8 @@ class MlflowServer(pulumi.ComponentResource):
                 "memory_mb": settings.memory_mb,
                 "cpu": settings.cpu,
                 "data_volume": settings.scenario == "local-server",
+                # local-server's /data volume is its database and bucket.
+                "protect": protect and settings.scenario == "local-server",
                 "image_tag": settings.image_tag,
                 "labels": labels,
             },

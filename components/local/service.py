@@ -3,9 +3,10 @@ as one Docker container published on 127.0.0.1 only.
 
 Secrets on Docker: the secret part of the image's environment (DB_PASSWORD,
 AUTH_PASSWORD, MLFLOW_FLASK_SERVER_SECRET_KEY, AWS_SECRET_ACCESS_KEY) is uploaded as
-files, /run/secrets/<NAME> (mode 0400, owned by the image's user), and the `sh` wrapper
-of `components.local.secrets` exports each file as the variable of the same name right
-before it execs the image's own entrypoint. The values reach the server process exactly
+files, /run/secrets/<NAME> (mode 0440, owned by the image's user and group), and the
+`sh` wrapper of `components.local.secrets` exports each file as the variable of the same
+name right before it execs the image's own entrypoint; a missing or unreadable file stops
+it with one line naming the file. The values reach the server process exactly
 as the image's contract expects, yet never appear in the container's configuration, its
 command line or a log; in Pulumi's state they are encrypted secrets.
 """
@@ -26,13 +27,16 @@ from components.local.docker_args import (
     secret_file,
     volume_labels,
 )
-from components.local.secrets import secrets_wrapper
+from components.local.secrets import (
+    SERVER_FILE_GROUP,
+    SERVER_FILE_MODE,
+    SERVER_FILE_OWNER,
+    secrets_wrapper,
+)
 from components.local.settings import ServiceSettings, service_settings
 
 DOCKER_CONTEXT = Path(__file__).resolve().parents[2] / "docker"
 """The mlflow-server image's build context in this repository."""
-IMAGE_UID = "10001"
-"""The image's non-root user (docker/Dockerfile); owns the secret files."""
 HEALTH_TEST = [
     "CMD",
     "python",
@@ -64,6 +68,8 @@ class ServiceArgs(TypedDict, total=False):
     """CPU limit in vCPUs: 0.25, 0.5, 1, 2 or 4; default 1."""
     data_volume: bool
     """Mount a named volume at /data (scenario `local-server`: SQLite and artifacts)."""
+    protect: bool
+    """Protect the /data volume from `pulumi destroy` (config `deletionProtection`)."""
     image_tag: str
     """Local tag of the built image; default `mlflow-server:local`. Give each stack its own
     (the local stack uses `mlflow-server:<stack>`); the container is replaced on every
@@ -96,7 +102,8 @@ class Service(pulumi.ComponentResource):
         super().__init__("mlflow-local:index:Service", name, None, opts)
 
         self.image = self._image(name, settings)
-        self.volume = self._data_volume(name, labels) if settings.data_volume else None
+        protect = args.get("protect", False)
+        self.volume = self._data_volume(name, labels, protect) if settings.data_volume else None
         self.container = self._container(name, settings, labels)
 
         self.image_ref = self.image.ref
@@ -115,16 +122,20 @@ class Service(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
 
-    def _data_volume(self, name: str, labels: Mapping[str, str]) -> docker.Volume:
+    def _data_volume(self, name: str, labels: Mapping[str, str], protect: bool) -> docker.Volume:
         """Scenario local-server keeps SQLite and artifacts here, across container updates."""
         return docker.Volume(
-            f"{name}-data", labels=volume_labels(labels), opts=pulumi.ResourceOptions(parent=self)
+            f"{name}-data",
+            labels=volume_labels(labels),
+            opts=pulumi.ResourceOptions(parent=self, protect=protect),
         )
 
     def _container(
         self, name: str, settings: ServiceSettings, labels: Mapping[str, str]
     ) -> docker.Container:
-        """The server. The image digest is a label so that every rebuild replaces the container."""
+        """The server. The image digest is a label so that every rebuild replaces the container;
+        the old container goes first, as it holds the host port (and with local-server the
+        SQLite file): a replacement costs seconds of downtime, never a port clash."""
         secrets = settings.secrets
         volumes: list[docker.ContainerVolumeArgs] = []
         if self.volume is not None:
@@ -134,9 +145,18 @@ class Service(pulumi.ComponentResource):
         return docker.Container(
             f"{name}-container",
             image=self.image.ref,
-            entrypoints=["/bin/sh", "-c", secrets_wrapper(), "mlflow-server"],
+            entrypoints=["/bin/sh", "-c", secrets_wrapper(sorted(secrets)), "mlflow-server"],
             envs=env_list(settings.plain),
-            uploads=[secret_file(key, secrets[key], owner=IMAGE_UID) for key in sorted(secrets)],
+            uploads=[
+                secret_file(
+                    key,
+                    secrets[key],
+                    owner=SERVER_FILE_OWNER,
+                    group=SERVER_FILE_GROUP,
+                    permissions=SERVER_FILE_MODE,
+                )
+                for key in sorted(secrets)
+            ],
             networks_advanced=[
                 docker.ContainerNetworksAdvancedArgs(name=n) for n in settings.networks
             ],
@@ -158,5 +178,5 @@ class Service(pulumi.ComponentResource):
                 *container_labels(labels),
                 docker.ContainerLabelArgs(label="mlflow.image-digest", value=self.image.digest),
             ],
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True),
         )
