@@ -102,7 +102,9 @@ class Bucket(pulumi.ComponentResource):
         return docker.Volume(
             f"{name}-data",
             labels=volume_labels(labels),
-            opts=pulumi.ResourceOptions(parent=self, protect=protect),
+            # Docker cannot relabel a volume (labels force a new one): a `tags` edit must not
+            # cost the data, so labels are set when the volume is made and kept after.
+            opts=pulumi.ResourceOptions(parent=self, protect=protect, ignore_changes=["labels"]),
         )
 
     def _container(

@@ -58,6 +58,8 @@ def test_data_volumes_are_their_own_resources_and_keep_deletion_protection(prote
         # Never replaced with a container; only `deletionProtection` guards it from destroy.
         assert volume.options["deleteBeforeReplace"] is False
         assert volume.options["protect"] is protect
+        # Labels force a new Docker volume: a `tags` edit must not replace (empty) it.
+        assert volume.options["ignoreChanges"] == ["labels"]
     # The containers mount the volumes by name: a new container finds the same data.
     by_name = {c.name: c for c in registered.of_type(CONTAINER)}
     db_mounts = by_name["mlflow-database-container"].inputs["volumes"]
@@ -76,3 +78,4 @@ def test_local_server_volume_holds_the_store_and_follows_deletion_protection(
     assert volume.name == "mlflow-service-data"
     assert volume.options["deleteBeforeReplace"] is False
     assert volume.options["protect"] is protect
+    assert volume.options["ignoreChanges"] == ["labels"]
