@@ -59,7 +59,7 @@ class Bucket(pulumi.ComponentResource):
 
     Children: `image` (docker.RemoteImage, pinned tag), `volume` (docker.Volume),
     `container` (docker.Container: private network, S3 API published on 127.0.0.1 only
-    when `public_port` is set, health-checked with `mc ready local`).
+    when `public_port` is set, health-checked with `mc ready local`, replaced delete-first).
     """
 
     name: pulumi.Output[str]

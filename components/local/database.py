@@ -52,10 +52,12 @@ class DatabaseArgs(TypedDict, total=False):
 class Database(pulumi.ComponentResource):
     """A PostgreSQL or MySQL container for MLflow's backend store.
 
-    Children: `password` (random.RandomPassword), `image` (docker.RemoteImage, pinned tag),
-    `volume` (docker.Volume for the data directory), `container` (docker.Container on the
-    private network, health-checked; `pulumi up` waits until it is healthy). MySQL also gets
-    `root_password` (random.RandomPassword), so nothing prints a generated root password.
+    Children: `password_resource` (random.RandomPassword), `image` (docker.RemoteImage,
+    pinned tag), `volume` (docker.Volume for the data directory, optionally protected),
+    `container` (docker.Container on the private network, health-checked, replaced
+    delete-first; `pulumi up` waits until it is healthy). MySQL also gets
+    `root_password_resource` (random.RandomPassword), so nothing prints a generated root
+    password.
     """
 
     host: pulumi.Output[str]
@@ -146,10 +148,10 @@ class Database(pulumi.ComponentResource):
         `pulumi up` waits until it is healthy. Replaced delete-first: two servers must never
         open one data directory (PostgreSQL) or wait on its lock (MySQL's InnoDB)."""
         spec = ENGINES[settings.engine]
-        uploads = [secret_file(PASSWORD_FILE, password, owner=spec.image_uid)]
+        values = {PASSWORD_FILE: password}
         if self.root_password_resource is not None:
-            root_password = pulumi.Output.secret(self.root_password_resource.result)
-            uploads.append(secret_file(ROOT_PASSWORD_FILE, root_password, owner=spec.image_uid))
+            values[ROOT_PASSWORD_FILE] = pulumi.Output.secret(self.root_password_resource.result)
+        uploads = [secret_file(f, values[f], owner=spec.image_uid) for f in spec.secret_files()]
         return docker.Container(
             f"{name}-container",
             image=self.image.image_id,

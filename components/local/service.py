@@ -86,7 +86,8 @@ class Service(pulumi.ComponentResource):
     Children: `image` (docker_build.Image: built from `docker/`, loaded into the local
     engine, never pushed), `volume` (docker.Volume at /data, only with `data_volume`),
     `container` (docker.Container: exactly the given environment, secrets as files,
-    127.0.0.1-only port, /health check, restart policy, memory and CPU limits).
+    127.0.0.1-only port, /health check, restart policy, memory and CPU limits; replaced
+    delete-first).
     """
 
     url: pulumi.Output[str]
