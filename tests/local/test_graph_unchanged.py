@@ -88,7 +88,7 @@ def record(case: str) -> dict[str, Any]:
     config, secret_keys = CASES[case]
     result = harness.run_program(config={"cloud": "local", **config}, secret_keys=secret_keys)
     resources = sorted(result.mocks.resources, key=lambda r: r.urn)
-    return {
+    recorded = {
         "resources": [
             {
                 "type": r.type,
@@ -104,6 +104,9 @@ def record(case: str) -> dict[str, Any]:
         "outputs": result.outputs,
         "secretOutputs": sorted(result.secret_outputs),
     }
+    # The image's build context is an absolute path: record it relative to the checkout.
+    text = json.dumps(recorded).replace(json.dumps(str(harness.ROOT))[1:-1], "<checkout>")
+    return json.loads(text)
 
 
 def canonical(value: Any) -> str:
