@@ -22,7 +22,6 @@ import base64
 import io
 import json
 import shlex
-import shutil
 import subprocess
 import tarfile
 import time
@@ -30,19 +29,16 @@ import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests import harness, services
+from tests.container.podman import build_image
 from tests.local import mocks  # noqa: F401  # registers the Docker / random mock outputs
 
 pytestmark = [pytest.mark.e2e, pytest.mark.container]
 
-IMAGE = "localhost/mlflow-local-test"
-BASE_IMAGE = "localhost/python:3.11-slim-bookworm"
-DOCKER_CONTEXT = Path(__file__).resolve().parents[2] / "docker"
 CONTAINER = "docker:index/container:Container"
 
 
@@ -57,26 +53,9 @@ def podman(*args: str, timeout: float = 60, check: bool = True) -> subprocess.Co
 
 @pytest.fixture(scope="module")
 def image() -> str:
-    """The mlflow-server image, built from docker/ unless present (about 3 minutes)."""
-    if shutil.which("podman") is None:
-        services.unavailable("podman is not installed (tests/install_services.sh)")
-    if podman("image", "exists", IMAGE, check=False).returncode == 0:
-        return IMAGE
-    if podman("image", "exists", BASE_IMAGE, check=False).returncode != 0:
-        services.unavailable(f"base image {BASE_IMAGE} missing (tests/container/make_base.sh)")
-    podman(
-        "build",
-        "--format",
-        "docker",
-        "--network",
-        "host",
-        "--pull=never",
-        "-t",
-        IMAGE,
-        str(DOCKER_CONTEXT),
-        timeout=900,
-    )
-    return IMAGE
+    """The mlflow-server image built from docker/ as tests/container builds it (podman's layer
+    cache makes it seconds when the container tests built it already); never a stale tag."""
+    return build_image().ref
 
 
 def stack_server_container() -> harness.Registered:
