@@ -65,8 +65,9 @@ class Identity(pulumi.ComponentResource):
             raise ValueError("bucket_name: required")
         client_access = args.get("client_access", False)
         members = check_members("client_members", args.get("client_members") or ())
-        if (members or args.get("client_key")) and not client_access:
-            raise ValueError("client_members, client_key: only with client_access")
+        for field, given in (("client_members", members), ("client_key", args.get("client_key"))):
+            if given and not client_access:
+                raise ValueError(f"{field}: only with client_access")
         super().__init__("mlflow-gcp:index:Identity", name, None, opts)
         self._child = pulumi.ResourceOptions(parent=self)
         self.server = self._account(name, "server", "MLflow server (Cloud Run)")

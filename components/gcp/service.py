@@ -238,10 +238,7 @@ class Service(pulumi.ComponentResource):
             workers=s["workers"],
             extra_plain=s["pool_environment"],
         )
-        refs = args["secrets"]
-        missing = sorted(set(env.secrets) - set(refs))
-        if missing:
-            raise ValueError(f"secrets: no Secret Manager secret for {', '.join(missing)}")
+        refs = args["secrets"]  # one per secret variable: checked by _validate
         plain: list[cloudrunv2.ServiceTemplateContainerEnvArgsDict] = [
             {"name": k, "value": v}
             for k, v in sorted(env.plain.items())
@@ -410,6 +407,20 @@ def _validate(args: ServiceArgs) -> dict[str, Any]:
             "MLFLOW_SQLALCHEMYSTORE_POOL_SIZE": str(pool_size),
             "MLFLOW_SQLALCHEMYSTORE_MAX_OVERFLOW": str(overflow),
         }
+    # The same environment's secret names, before anything exists: each needs its secret.
+    secret_names = server_environment(
+        scenario=scenario,
+        artifact_url=args["artifact_url"],
+        database=args.get("database"),
+        auth_enabled=auth,
+        admin_password=args.get("admin_password"),
+        flask_secret_key=args.get("flask_secret_key"),
+        default_permission=args.get("default_permission", "NO_PERMISSIONS"),
+        workers=workers,
+    ).secrets
+    missing = sorted(set(secret_names) - set(args["secrets"]))
+    if missing:
+        raise ValueError(f"secrets: no Secret Manager secret for {', '.join(missing)}")
     return {
         "scenario": scenario,
         "auth_enabled": auth,
