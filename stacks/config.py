@@ -24,6 +24,7 @@ from typing import Any
 import pulumi
 from pulumi.runtime import config as runtime_config
 
+from components.gcp.sizing import tier_problem
 from components.vocabulary import DB_SIZES, ENGINES, SCENARIOS
 from components.vocabulary import PERMISSIONS as AUTH_PERMISSIONS
 
@@ -124,6 +125,7 @@ class GcpConfig:
     project: str
     region: str
     db_private_ip: bool
+    db_tier: str | None
     client_members: tuple[str, ...]
     kms_key_name: str | None
 
@@ -416,6 +418,13 @@ K_DB_PRIVATE_IP = _key(
     "GCP: Cloud SQL on a private IP only (a new VPC, Cloud Run Direct VPC egress) instead of "
     "Cloud Run's Cloud SQL connection.",
 )
+K_DB_TIER = _key(
+    "dbTier",
+    "string",
+    "none: from dbSize",
+    "GCP: an explicit Cloud SQL tier instead of dbSize: db-custom-CPUS-MB, or "
+    "db-n1-standard-N / db-n1-highmem-N with mysql.",
+)
 K_CLIENT_MEMBERS = _key(
     "clientMembers",
     "array",
@@ -520,7 +529,7 @@ def parse_config(
         deletion_protection=r.boolean(K_DELETION_PROTECTION, not is_local),
         tags=tags,
         kms_key_arn=_parse_kms_key(r),
-        gcp=_parse_gcp(r, provider or {}, scenario, service, tags) if cloud == "gcp" else None,
+        gcp=_parse_gcp(r, provider or {}, database, service, tags) if cloud == "gcp" else None,
     )
 
 
@@ -564,7 +573,7 @@ KEY_CLOUDS: dict[str, tuple[str, ...]] = {
     # buckets, so these two would be ignored there.
     **dict.fromkeys((K_ALLOWED_CIDRS, K_LOG_RETENTION), ("aws", "azure")),
     K_CLIENT_KEY: ("aws", "gcp"),
-    **dict.fromkeys((K_DB_PRIVATE_IP, K_CLIENT_MEMBERS, K_KMS_KEY_NAME), ("gcp",)),
+    **dict.fromkeys((K_DB_PRIVATE_IP, K_DB_TIER, K_CLIENT_MEMBERS, K_KMS_KEY_NAME), ("gcp",)),
     K_LOCAL_PORT: ("local",),
 }
 """Keys that only some clouds read; every other key applies to all of them."""
@@ -752,7 +761,7 @@ _GCP_LABEL_VALUE = re.compile(r"^[a-z0-9_-]{0,63}$")
 def _parse_gcp(
     r: _Reader,
     provider: Mapping[str, str],
-    scenario: str,
+    database: DatabaseConfig | None,
     service: ServiceConfig,
     tags: Mapping[str, str],
 ) -> GcpConfig:
@@ -793,17 +802,25 @@ def _parse_gcp(
                 "digits, _ or -; values of up to 63 of those",
             )
     private_ip = r.boolean(K_DB_PRIVATE_IP, False)
-    if private_ip and scenario == "artifacts-only":
-        raise r.fail(K_DB_PRIVATE_IP, "nothing: scenario 'artifacts-only' has no database")
+    tier = r.string(K_DB_TIER)
+    for key, given in ((K_DB_PRIVATE_IP, private_ip), (K_DB_TIER, tier)):
+        if given and database is None:
+            raise r.fail(key, "nothing: scenario 'artifacts-only' has no database")
+    if tier is not None and database is not None:
+        if r.has(K_DB_SIZE):
+            raise r.fail(K_DB_TIER, f"nothing together with {NAMESPACE}:{K_DB_SIZE}")
+        problem = tier_problem(database.engine, tier)
+        if problem:
+            raise r.fail(K_DB_TIER, f"{problem} (Cloud SQL Enterprise, {database.engine})")
     members = r.string_list(K_CLIENT_MEMBERS)
-    if members and scenario != "direct":
+    if members and r.string(K_SCENARIO) != "direct":
         raise r.fail(K_CLIENT_MEMBERS, "nothing unless scenario is 'direct'")
     if not all(_GCP_MEMBER.match(m) for m in members):
         raise r.fail(K_CLIENT_MEMBERS, 'IAM principals such as ["group:ml@example.com"]')
     kms_key = r.string(K_KMS_KEY_NAME)
     if kms_key is not None and not _GCP_KMS_KEY.match(kms_key):
         raise r.fail(K_KMS_KEY_NAME, "projects/P/locations/L/keyRings/R/cryptoKeys/K")
-    return GcpConfig(project, region, private_ip, members, kms_key)
+    return GcpConfig(project, region, private_ip, tier, members, kms_key)
 
 
 def provider_settings(

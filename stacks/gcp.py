@@ -14,7 +14,7 @@ from typing import Any
 import pulumi
 
 from components.gcp import MlflowServer
-from components.gcp.sizing import max_instances_that_fit, server_workers
+from components.gcp.sizing import db_tier, max_instances_that_fit, server_workers
 from stacks.config import K_DB_SIZE, K_MAX_REPLICAS, NAMESPACE, StackConfig
 
 DOCKER_CONTEXT = Path(__file__).resolve().parent.parent / "docker"
@@ -31,13 +31,14 @@ def deploy(config: StackConfig) -> dict[str, Any]:
     db = config.database
     if db is not None:
         workers = server_workers(service.cpu, service.memory_mb)
-        fits = max_instances_that_fit(db.size, workers)
+        tier = gcp.db_tier or db_tier(db.size)
+        fits = max_instances_that_fit(tier, workers)
         if service.max_replicas > fits:
             # Every worker of every instance has its own connection pool.
             raise pulumi.RunError(
                 f"{NAMESPACE}:{K_MAX_REPLICAS}: invalid value {service.max_replicas} with "
-                f"dbSize {db.size!r} ({workers} workers per instance): the database cannot "
-                f"hold that many connection pools; allowed: {fits} or fewer, or a larger "
+                f"tier {tier} ({workers} workers per instance): the database cannot hold "
+                f"that many connection pools; allowed: {fits} or fewer, or a larger "
                 f"{NAMESPACE}:{K_DB_SIZE}"
             )
     admin_password = (
@@ -51,6 +52,7 @@ def deploy(config: StackConfig) -> dict[str, Any]:
             "scenario": config.scenario,
             "db_engine": db.engine if db else "postgresql",
             "db_size": db.size if db else "small",
+            "db_tier": gcp.db_tier,
             "db_storage_gb": db.storage_gb if db else 20,
             "db_high_availability": db.high_availability if db else False,
             "db_backup_retention_days": db.backup_retention_days if db else 7,

@@ -17,6 +17,7 @@ from components.gcp.sizing import (
     database_version,
     db_flags,
     db_tier,
+    tier_problem,
     transaction_log_days,
 )
 from components.vocabulary import DB_SIZES, ENGINES
@@ -34,6 +35,8 @@ class DatabaseArgs(TypedDict, total=False):
     """postgresql (default) or mysql."""
     size: str
     """small (db-custom-1-3840, default), medium (2 vCPU) or large (4 vCPU)."""
+    tier: str | None
+    """An explicit Cloud SQL tier instead of `size` (db-custom-CPUS-MB; db-n1-* on MySQL)."""
     storage_gb: int
     """SSD storage in GB (grows automatically), 20 to 16384. Default 20."""
     high_availability: bool
@@ -77,6 +80,8 @@ class Database(pulumi.ComponentResource):
     """The Secret Manager secret holding the password."""
     engine: str
     """postgresql or mysql (plain)."""
+    tier: str
+    """The Cloud SQL tier (plain)."""
     private: bool
     """True with a private network (plain)."""
 
@@ -88,6 +93,10 @@ class Database(pulumi.ComponentResource):
             raise ValueError(f"engine: {engine!r} is not one of {', '.join(ENGINES)}")
         if size not in DB_SIZES:
             raise ValueError(f"size: {size!r} is not one of {', '.join(DB_SIZES)}")
+        tier = args.get("tier") or db_tier(size)
+        problem = tier_problem(engine, tier)
+        if problem:
+            raise ValueError(f"tier: {tier!r} with {engine}; allowed: {problem}")
         storage_gb = args.get("storage_gb", 20)
         if not 20 <= storage_gb <= 16384:
             raise ValueError(f"storage_gb: {storage_gb} is not from 20 to 16384")
@@ -98,12 +107,13 @@ class Database(pulumi.ComponentResource):
         super().__init__("mlflow-gcp:index:Database", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         self.engine, self.private = engine, args.get("private_network") is not None
+        self.tier = tier
 
         password = self._password(f"{name}-password", child)
         self.instance = self._instance(
             name,
             args=args,
-            size=size,
+            tier=tier,
             storage_gb=storage_gb,
             backup_days=backup_days,
             labels=labels,
@@ -169,7 +179,7 @@ class Database(pulumi.ComponentResource):
         name: str,
         *,
         args: DatabaseArgs,
-        size: str,
+        tier: str,
         storage_gb: int,
         backup_days: int,
         labels: dict[str, str],
@@ -188,7 +198,7 @@ class Database(pulumi.ComponentResource):
             root_password=root_password,
             deletion_protection=protect,
             settings={
-                "tier": db_tier(size),
+                "tier": tier,
                 "edition": EDITION,
                 "availability_type": "REGIONAL" if args.get("high_availability") else "ZONAL",
                 "disk_type": "PD_SSD",
@@ -197,7 +207,7 @@ class Database(pulumi.ComponentResource):
                 "deletion_protection_enabled": protect,
                 "user_labels": labels,
                 "database_flags": [
-                    {"name": k, "value": v} for k, v in db_flags(self.engine, size).items()
+                    {"name": k, "value": v} for k, v in db_flags(self.engine, tier).items()
                 ],
                 "ip_configuration": {
                     "ipv4_enabled": not self.private,

@@ -29,6 +29,8 @@ class MlflowServerArgs(TypedDict, total=False):
     """postgresql (default) or mysql; direct and proxied only."""
     db_size: str
     """small (default), medium or large (Cloud SQL tiers, see `sizing.DB_TIERS`)."""
+    db_tier: str | None
+    """An explicit Cloud SQL tier instead of `db_size`."""
     db_storage_gb: int
     """Database storage in GB. Default 20."""
     db_high_availability: bool
@@ -171,6 +173,7 @@ class MlflowServer(pulumi.ComponentResource):
             {
                 "engine": args.get("db_engine", "postgresql"),
                 "size": args.get("db_size", "small"),
+                "tier": args.get("db_tier"),
                 "storage_gb": args.get("db_storage_gb", 20),
                 "high_availability": args.get("db_high_availability", False),
                 "backup_retention_days": args.get("db_backup_retention_days", 7),
@@ -260,7 +263,7 @@ class MlflowServer(pulumi.ComponentResource):
                 "artifact_url": self.bucket.uri,
                 "service_account_email": self.identity.server_email,
                 "database": endpoint,
-                "database_size": args.get("db_size", "small") if db else None,
+                "database_tier": db.tier if db else None,
                 "cloud_sql_connection": db.connection_name if db and not db.private else None,
                 "vpc_network": network.network_id if network else None,
                 "vpc_subnet": network.subnet_id if network else None,

@@ -25,9 +25,10 @@ from components.gcp.sizing import (
     cloud_run_memory_range,
     db_pool_settings,
     server_workers,
+    tier_problem,
 )
 from components.image import context_digest
-from components.vocabulary import CLOUD_SCENARIOS, DB_SIZES
+from components.vocabulary import CLOUD_SCENARIOS
 
 REQUEST_TIMEOUT = "3600s"
 """Cloud Run's longest request: a large artifact download or a slow client's upload."""
@@ -51,9 +52,9 @@ class ServiceArgs(TypedDict, total=False):
     """The account Cloud Run runs as (from `Identity`). Required."""
     database: DatabaseEndpoint | None
     """The backend store (direct, proxied); None for artifacts-only."""
-    database_size: str | None
-    """The database's size: the servers' pools are budgeted against its connection limit at
-    `max_replicas` (`sizing.db_pool_settings`); with `database`."""
+    database_tier: str | None
+    """The database's Cloud SQL tier: the servers' pools are budgeted against its
+    `max_connections` at `max_replicas` (`sizing.db_pool_settings`); with `database`."""
     cloud_sql_connection: pulumi.Input[str] | None
     """PROJECT:REGION:INSTANCE: mounted at /cloudsql (the database's socket). None with a
     private database (reached over Direct VPC egress) or without a database."""
@@ -395,14 +396,16 @@ def _validate(args: ServiceArgs) -> dict[str, Any]:
     if not lowest <= memory <= highest:
         raise ValueError(f"memory_mb: {memory} is not from {lowest} to {highest} for cpu {cpu:g}")
     workers = server_workers(cpu, memory)
-    size = args.get("database_size")
+    tier = args.get("database_tier")
     pool: dict[str, pulumi.Input[str]] | None = None
-    if size is not None:
-        if args.get("database") is None:
-            raise ValueError("database_size: only with database")
-        if size not in DB_SIZES:
-            raise ValueError(f"database_size: {size!r} is not one of {', '.join(DB_SIZES)}")
-        pool_size, overflow = db_pool_settings(size, high, workers)
+    if tier is not None:
+        database = args.get("database")
+        if database is None:
+            raise ValueError("database_tier: only with database")
+        problem = tier_problem(database.engine, tier)
+        if problem:
+            raise ValueError(f"database_tier: {tier!r}; allowed: {problem}")
+        pool_size, overflow = db_pool_settings(tier, high, workers)
         pool = {
             "MLFLOW_SQLALCHEMYSTORE_POOL_SIZE": str(pool_size),
             "MLFLOW_SQLALCHEMYSTORE_MAX_OVERFLOW": str(overflow),

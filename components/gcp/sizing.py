@@ -3,6 +3,8 @@ memory, and the servers' database pools (pure; tested without mocks)."""
 
 from __future__ import annotations
 
+import re
+
 from components.vocabulary import DB_SIZES, ENGINES
 
 DATABASE_VERSIONS = {"postgresql": "POSTGRES_16", "mysql": "MYSQL_8_4"}
@@ -18,9 +20,16 @@ DB_TIERS = {
 }
 """Dedicated-core Enterprise tiers per size (1, 2, 4 vCPU with 3.75 GB each). Shared-core
 tiers (db-f1-micro, db-g1-small) have no SLA and are not offered."""
-DB_MAX_CONNECTIONS = {"small": 200, "medium": 400, "large": 800}
-"""The `max_connections` flag set on the instance per size (about 1 per 19 MB of memory):
-stated, not left to Cloud SQL's memory-derived default, so the pool budget is exact."""
+CONNECTIONS_PER_96_MB = 5
+"""The `max_connections` flag set on the instance: 5 per 96 MB (one per 19.2 MB) of the tier's memory
+(200 on small, 400 on medium, 800 on large), stated rather than left to Cloud SQL's
+memory-derived default, so the servers' pool budget is exact."""
+MAX_CONNECTIONS_CAP = 4000
+SHARED_CORE_TIERS = ("db-f1-micro", "db-g1-small")
+_CUSTOM = re.compile(r"^db-custom-(\d+)-(\d+)$")
+_PREDEFINED = re.compile(r"^db-n1-(standard|highmem)-(\d+)$")
+_PREDEFINED_MB_PER_CPU = {"standard": 3840, "highmem": 6656}
+_PREDEFINED_CPUS = (1, 2, 4, 8, 16, 32, 64, 96)
 DB_RESERVE_FRACTION = 0.10
 """Connections kept free for administration, backups and the model registry's engine."""
 POOL_PER_WORKER_MAX = 30
@@ -54,11 +63,54 @@ def db_tier(size: str) -> str:
     return DB_TIERS[size]
 
 
-def db_flags(engine: str, size: str) -> dict[str, str]:
+def tier_problem(engine: str, tier: str) -> str | None:
+    """None when Cloud SQL (Enterprise edition) offers `tier` for `engine`, else what is
+    allowed. PostgreSQL takes only custom tiers; the predefined db-n1 tiers are MySQL's."""
+    if tier in SHARED_CORE_TIERS:
+        return "a dedicated-core tier (shared-core tiers have no SLA)"
+    custom = _CUSTOM.match(tier)
+    if custom:
+        cpus, memory = int(custom[1]), int(custom[2])
+        if cpus != 1 and (cpus % 2 or not 2 <= cpus <= 96):
+            return "db-custom-CPUS-MB with CPUS 1 or an even number up to 96"
+        if memory % 256 or not max(3840, cpus * 922) <= memory <= cpus * 6656:
+            return (
+                f"db-custom-{cpus}-MB with MB a multiple of 256 from {max(3840, cpus * 922)} "
+                f"to {cpus * 6656} (0.9 to 6.5 GB per vCPU)"
+            )
+        return None
+    predefined = _PREDEFINED.match(tier)
+    if predefined and int(predefined[2]) in _PREDEFINED_CPUS:
+        if engine != "mysql":
+            return f"db-custom-CPUS-MB with {engine} (db-n1 tiers are MySQL's only)"
+        return None
+    return (
+        "db-custom-CPUS-MB (e.g. db-custom-2-7680), or db-n1-standard-N / db-n1-highmem-N on mysql"
+    )
+
+
+def tier_memory_mb(tier: str) -> int:
+    """Memory of a custom or predefined tier in MB."""
+    custom = _CUSTOM.match(tier)
+    if custom:
+        return int(custom[2])
+    predefined = _PREDEFINED.match(tier)
+    if predefined:
+        return _PREDEFINED_MB_PER_CPU[predefined[1]] * int(predefined[2])
+    raise ValueError(f"tier: {tier!r} is not a custom or db-n1 tier")
+
+
+def db_max_connections(tier: str) -> int:
+    """The `max_connections` flag of `tier`."""
+    return min(MAX_CONNECTIONS_CAP, tier_memory_mb(tier) * CONNECTIONS_PER_96_MB // 96)
+
+
+def db_flags(engine: str, tier: str) -> dict[str, str]:
     """Database flags of the instance: the connection limit the pools are budgeted against."""
-    database_version(engine)
-    db_tier(size)
-    return {"max_connections": str(DB_MAX_CONNECTIONS[size])}
+    problem = tier_problem(engine, tier)
+    if problem:
+        raise ValueError(f"tier: {tier!r} for {engine}; allowed: {problem}")
+    return {"max_connections": str(db_max_connections(tier))}
 
 
 def server_workers(cpu: float, memory_mb: int) -> int:
@@ -76,34 +128,33 @@ def cloud_run_memory_range(cpu: float) -> tuple[int, int]:
     return int(cpu * CLOUD_RUN_MEMORY_PER_CPU_MIN), int(cpu * CLOUD_RUN_MEMORY_PER_CPU_MAX)
 
 
-def db_connection_budget(size: str) -> int:
+def db_connection_budget(tier: str) -> int:
     """Connections the MLflow servers may use: max_connections minus the reserve."""
-    db_tier(size)
-    total = DB_MAX_CONNECTIONS[size]
+    total = db_max_connections(tier)
     return total - int(total * DB_RESERVE_FRACTION)
 
 
-def max_instances_that_fit(size: str, workers: int) -> int:
+def max_instances_that_fit(tier: str, workers: int) -> int:
     """The most instances of `workers` workers whose minimum pools (2 + 3 each) fit."""
-    return db_connection_budget(size) // ((POOL_SIZE_MIN + MAX_OVERFLOW_MIN) * workers)
+    return db_connection_budget(tier) // ((POOL_SIZE_MIN + MAX_OVERFLOW_MIN) * workers)
 
 
-def db_pool_settings(size: str, max_instances: int, workers: int) -> tuple[int, int]:
+def db_pool_settings(tier: str, max_instances: int, workers: int) -> tuple[int, int]:
     """(pool_size, max_overflow) per worker so that `max_instances` instances of `workers`
-    uvicorn workers, each with its own SQLAlchemy pool, stay within the instance's
+    uvicorn workers, each with its own SQLAlchemy pool, stay within the tier's
     `max_connections` less the reserve. ValueError naming max_instances when even the
     minimum pool (2 + 3) does not fit, with the largest count that does."""
     if max_instances < 1 or workers < 1:
         raise ValueError(f"max_instances ({max_instances}) and workers ({workers}) must be >= 1")
-    budget = db_connection_budget(size)
+    budget = db_connection_budget(tier)
     per_worker = min(POOL_PER_WORKER_MAX, budget // (max_instances * workers))
     if per_worker < POOL_SIZE_MIN + MAX_OVERFLOW_MIN:
         raise ValueError(
             f"max_instances: {max_instances} instances x {workers} workers need at least "
             f"{max_instances * workers * (POOL_SIZE_MIN + MAX_OVERFLOW_MIN)} database "
-            f"connections, but size {size!r} ({DB_TIERS[size]}, max_connections "
-            f"{DB_MAX_CONNECTIONS[size]}) allows {budget} after the reserve; allowed: "
-            f"{max_instances_that_fit(size, workers)} or fewer"
+            f"connections, but tier {tier} (max_connections {db_max_connections(tier)}) "
+            f"allows {budget} after the reserve; allowed: "
+            f"{max_instances_that_fit(tier, workers)} or fewer"
         )
     pool_size = max(POOL_SIZE_MIN, per_worker // 3)
     return pool_size, per_worker - pool_size

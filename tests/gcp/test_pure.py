@@ -86,11 +86,42 @@ def test_versions_tiers_and_flags() -> None:
         "db-custom-2-7680",
         "db-custom-4-15360",
     ]
-    assert sizing.db_flags("postgresql", "medium") == {"max_connections": "400"}
+    assert sizing.db_flags("postgresql", "db-custom-2-7680") == {"max_connections": "400"}
+    assert [sizing.db_max_connections(sizing.db_tier(s)) for s in ("small", "large")] == [200, 800]
+    assert sizing.db_max_connections("db-n1-highmem-4") == 1386
+    assert sizing.db_max_connections("db-custom-96-638976") == sizing.MAX_CONNECTIONS_CAP
     with pytest.raises(ValueError, match="engine: 'oracle'"):
         sizing.database_version("oracle")
     with pytest.raises(ValueError, match="size: 'huge'"):
         sizing.db_tier("huge")
+
+
+@pytest.mark.parametrize(
+    ("engine", "tier", "problem"),
+    [
+        ("postgresql", "db-custom-2-7680", None),
+        ("mysql", "db-custom-1-3840", None),
+        ("mysql", "db-n1-standard-2", None),
+        ("mysql", "db-n1-highmem-8", None),
+        ("postgresql", "db-n1-standard-2", "db-n1 tiers are MySQL's only"),
+        ("postgresql", "db-f1-micro", "shared-core tiers have no SLA"),
+        ("mysql", "db-g1-small", "shared-core tiers have no SLA"),
+        ("postgresql", "db-custom-3-7680", "CPUS 1 or an even number"),
+        ("postgresql", "db-custom-2-3000", "from 3840 to 13312"),
+        ("postgresql", "db-custom-2-7000", "multiple of 256"),
+        ("postgresql", "db-custom-1-8192", "to 6656"),
+        ("mysql", "db-n1-standard-3", "db-custom-CPUS-MB (e.g."),
+        ("postgresql", "db-perf-optimized-N-8", "db-custom-CPUS-MB (e.g."),
+    ],
+)
+def test_tiers_the_engine_has(engine: str, tier: str, problem: str | None) -> None:
+    found = sizing.tier_problem(engine, tier)
+    if problem is None:
+        assert found is None
+    else:
+        assert found is not None and problem in found
+        with pytest.raises(ValueError, match=r"^tier: "):
+            sizing.db_flags(engine, tier)
 
 
 def test_cloud_run_memory_ranges() -> None:
@@ -101,20 +132,20 @@ def test_cloud_run_memory_ranges() -> None:
 
 
 def test_pools_fit_the_connection_limit_at_max_instances() -> None:
-    for size in ("small", "medium", "large"):
-        for instances in (1, 4, 10):
+    for tier in (*sizing.DB_TIERS.values(), "db-n1-standard-1"):
+        for instances in (1, 4, 10, 30):
             workers = 2
             try:
-                pool, overflow = sizing.db_pool_settings(size, instances, workers)
+                pool, overflow = sizing.db_pool_settings(tier, instances, workers)
             except ValueError:
-                assert instances > sizing.max_instances_that_fit(size, workers)
+                assert instances > sizing.max_instances_that_fit(tier, workers)
                 continue
             total = instances * workers * (pool + overflow)
-            assert total <= sizing.db_connection_budget(size) < sizing.DB_MAX_CONNECTIONS[size]
+            assert total <= sizing.db_connection_budget(tier) < sizing.db_max_connections(tier)
             assert pool >= sizing.POOL_SIZE_MIN and pool + overflow <= sizing.POOL_PER_WORKER_MAX
-    assert sizing.db_pool_settings("small", 1, 2) == (10, 20)  # the image's defaults
+    assert sizing.db_pool_settings("db-custom-1-3840", 1, 2) == (10, 20)  # the image's defaults
     with pytest.raises(ValueError, match="allowed: 18 or fewer"):
-        sizing.db_pool_settings("small", 40, 2)
+        sizing.db_pool_settings("db-custom-1-3840", 40, 2)
 
 
 def test_transaction_logs_at_most_seven_days() -> None:
@@ -180,6 +211,10 @@ REFUSALS = [
     ({"clientMembers": '["group:ml@example.com"]'}, GCP, "mlflow:clientMembers"),
     ({"scenario": "direct", "clientMembers": '["allUsers"]'}, GCP, "mlflow:clientMembers"),
     ({"kmsKeyName": "my-key"}, GCP, "mlflow:kmsKeyName"),
+    ({"dbTier": "db-n1-standard-2"}, GCP, "mlflow:dbTier"),  # a tier PostgreSQL lacks
+    ({"dbTier": "db-f1-micro", "dbEngine": "mysql", "authEnabled": "false"}, GCP, "mlflow:dbTier"),
+    ({"dbTier": "db-custom-2-7680", "dbSize": "large"}, GCP, "mlflow:dbTier"),
+    ({"scenario": "artifacts-only", "dbTier": "db-custom-2-7680"}, GCP, "mlflow:dbTier"),
     ({"allowedCidrs": '["10.0.0.0/8"]'}, GCP, "mlflow:allowedCidrs"),
     ({"logRetentionDays": "30"}, GCP, "mlflow:logRetentionDays"),
     ({"vpcId": "vpc-0123456789abcdef0"}, GCP, "mlflow:vpcId"),
@@ -198,8 +233,8 @@ def test_gcp_refusals_name_the_key(
     assert "\n" not in str(error.value)
 
 
-@pytest.mark.parametrize("key", ["dbPrivateIp", "clientMembers", "kmsKeyName"])
+@pytest.mark.parametrize("key", ["dbPrivateIp", "dbTier", "clientMembers", "kmsKeyName"])
 def test_gcp_keys_are_refused_on_other_clouds(key: str) -> None:
-    value = {"dbPrivateIp": "true", "clientMembers": "[]", "kmsKeyName": "x"}[key]
+    value = {"dbPrivateIp": "true", "dbTier": "x", "clientMembers": "[]", "kmsKeyName": "x"}[key]
     with pytest.raises(ConfigError, match=f"mlflow:{key}: .*applies to cloud 'gcp'"):
         parse_config({"cloud": "aws", key: value})

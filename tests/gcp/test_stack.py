@@ -257,6 +257,22 @@ def test_database_options_map_to_cloud_sql() -> None:
     assert backup["transactionLogRetentionDays"] == 7
 
 
+def test_explicit_tier_sets_the_instance_and_the_pool_budget() -> None:
+    result = run(dbEngine="mysql", authEnabled="false", dbTier="db-n1-highmem-2", maxReplicas="10")
+    settings = inputs(result, "gcp:sql/databaseInstance:DatabaseInstance")["settings"]
+    assert settings["tier"] == "db-n1-highmem-2"
+    assert settings["databaseFlags"] == [{"name": "max_connections", "value": "693"}]
+    env = environment(result)
+    # 10 instances x 2 workers share 693 - 69 = 624 connections: 31 each, at most 30.
+    assert (
+        env["MLFLOW_SQLALCHEMYSTORE_POOL_SIZE"],
+        env["MLFLOW_SQLALCHEMYSTORE_MAX_OVERFLOW"],
+    ) == (
+        "10",
+        "20",
+    )
+
+
 def test_private_database_has_no_public_ip_and_cloud_run_uses_the_vpc() -> None:
     result = run(dbPrivateIp="true")
     instance = inputs(result, "gcp:sql/databaseInstance:DatabaseInstance")
