@@ -88,21 +88,7 @@ class Database(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: DatabaseArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        engine, size = args.get("engine", "postgresql"), args.get("size", "small")
-        if engine not in ENGINES:
-            raise ValueError(f"engine: {engine!r} is not one of {', '.join(ENGINES)}")
-        if size not in DB_SIZES:
-            raise ValueError(f"size: {size!r} is not one of {', '.join(DB_SIZES)}")
-        tier = args.get("tier") or db_tier(size)
-        problem = tier_problem(engine, tier)
-        if problem:
-            raise ValueError(f"tier: {tier!r} with {engine}; allowed: {problem}")
-        storage_gb = args.get("storage_gb", 20)
-        if not 20 <= storage_gb <= 16384:
-            raise ValueError(f"storage_gb: {storage_gb} is not from 20 to 16384")
-        backup_days = args.get("backup_retention_days", 7)
-        if not 1 <= backup_days <= 35:
-            raise ValueError(f"backup_retention_days: {backup_days} is not from 1 to 35")
+        engine, tier, storage_gb, backup_days = _validate(args)
         labels = gcp_labels(dict(args.get("tags") or {}))
         super().__init__("mlflow-gcp:index:Database", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
@@ -118,24 +104,7 @@ class Database(pulumi.ComponentResource):
             backup_days=backup_days,
             labels=labels,
         )
-        self.database = sql.Database(
-            f"{name}-database",
-            instance=self.instance.name,
-            name=DB_NAME,
-            charset="utf8mb4" if engine == "mysql" else "UTF8",
-            collation="utf8mb4_0900_ai_ci" if engine == "mysql" else None,
-            opts=child,
-        )
-        self.user = sql.User(
-            f"{name}-user",
-            instance=self.instance.name,
-            name=DB_USERNAME,
-            password=password,
-            host="%" if engine == "mysql" else None,
-            # PostgreSQL cannot drop a role that owns MLflow's tables; the instance goes anyway.
-            deletion_policy="ABANDON" if engine == "postgresql" else None,
-            opts=child,
-        )
+        self.database, self.user = self._database_and_user(name, password, child)
         self.password_secret = stored_secret(f"{name}-password", password, labels, child)
 
         self.connection_name = self.instance.connection_name
@@ -160,6 +129,30 @@ class Database(pulumi.ComponentResource):
                 "instance_name": self.instance_name,
             }
         )
+
+    def _database_and_user(
+        self, name: str, password: pulumi.Output[str], child: pulumi.ResourceOptions
+    ) -> tuple[sql.Database, sql.User]:
+        mysql = self.engine == "mysql"
+        database = sql.Database(
+            f"{name}-database",
+            instance=self.instance.name,
+            name=DB_NAME,
+            charset="utf8mb4" if mysql else "UTF8",
+            collation="utf8mb4_0900_ai_ci" if mysql else None,
+            opts=child,
+        )
+        user = sql.User(
+            f"{name}-user",
+            instance=self.instance.name,
+            name=DB_USERNAME,
+            password=password,
+            host="%" if mysql else None,
+            # PostgreSQL cannot drop a role that owns MLflow's tables; the instance goes anyway.
+            deletion_policy=None if mysql else "ABANDON",
+            opts=child,
+        )
+        return database, user
 
     def _password(self, name: str, child: pulumi.ResourceOptions) -> pulumi.Output[str]:
         generated = random.RandomPassword(
@@ -231,3 +224,23 @@ class Database(pulumi.ComponentResource):
             },
             opts=pulumi.ResourceOptions(parent=self),
         )
+
+
+def _validate(args: DatabaseArgs) -> tuple[str, str, int, int]:
+    """(engine, tier, storage_gb, backup_days), checked before any resource is registered."""
+    engine, size = args.get("engine", "postgresql"), args.get("size", "small")
+    if engine not in ENGINES:
+        raise ValueError(f"engine: {engine!r} is not one of {', '.join(ENGINES)}")
+    if size not in DB_SIZES:
+        raise ValueError(f"size: {size!r} is not one of {', '.join(DB_SIZES)}")
+    tier = args.get("tier") or db_tier(size)
+    problem = tier_problem(engine, tier)
+    if problem:
+        raise ValueError(f"tier: {tier!r} with {engine}; allowed: {problem}")
+    storage_gb = args.get("storage_gb", 20)
+    if not 20 <= storage_gb <= 16384:
+        raise ValueError(f"storage_gb: {storage_gb} is not from 20 to 16384")
+    backup_days = args.get("backup_retention_days", 7)
+    if not 1 <= backup_days <= 35:
+        raise ValueError(f"backup_retention_days: {backup_days} is not from 1 to 35")
+    return engine, tier, storage_gb, backup_days
