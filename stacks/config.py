@@ -127,6 +127,7 @@ class GcpConfig:
     db_private_ip: bool
     db_tier: str | None
     client_members: tuple[str, ...]
+    iap_members: tuple[str, ...]
     kms_key_name: str | None
 
 
@@ -432,6 +433,13 @@ K_CLIENT_MEMBERS = _key(
     "GCP, scenario direct: IAM principals (user:, group:, serviceAccount:) that may "
     "impersonate the client service account.",
 )
+K_IAP_MEMBERS = _key(
+    "iapMembers",
+    "array",
+    "[]: public URL, MLflow login",
+    "GCP: IAM principals (user:, group:, domain:) let through Cloud Run's Identity-Aware "
+    "Proxy; set, it replaces public access.",
+)
 K_KMS_KEY_NAME = _key(
     "kmsKeyName",
     "string",
@@ -573,7 +581,9 @@ KEY_CLOUDS: dict[str, tuple[str, ...]] = {
     # buckets, so these two would be ignored there.
     **dict.fromkeys((K_ALLOWED_CIDRS, K_LOG_RETENTION), ("aws", "azure")),
     K_CLIENT_KEY: ("aws", "gcp"),
-    **dict.fromkeys((K_DB_PRIVATE_IP, K_DB_TIER, K_CLIENT_MEMBERS, K_KMS_KEY_NAME), ("gcp",)),
+    **dict.fromkeys(
+        (K_DB_PRIVATE_IP, K_DB_TIER, K_CLIENT_MEMBERS, K_IAP_MEMBERS, K_KMS_KEY_NAME), ("gcp",)
+    ),
     K_LOCAL_PORT: ("local",),
 }
 """Keys that only some clouds read; every other key applies to all of them."""
@@ -817,10 +827,15 @@ def _parse_gcp(
         raise r.fail(K_CLIENT_MEMBERS, "nothing unless scenario is 'direct'")
     if not all(_GCP_MEMBER.match(m) for m in members):
         raise r.fail(K_CLIENT_MEMBERS, 'IAM principals such as ["group:ml@example.com"]')
+    iap_members = r.string_list(K_IAP_MEMBERS)
+    if r.has(K_IAP_MEMBERS) and not iap_members:
+        raise r.fail(K_IAP_MEMBERS, 'at least one IAM principal such as ["group:ml@example.com"]')
+    if not all(_GCP_MEMBER.match(m) for m in iap_members):
+        raise r.fail(K_IAP_MEMBERS, 'IAM principals such as ["group:ml@example.com"]')
     kms_key = r.string(K_KMS_KEY_NAME)
     if kms_key is not None and not _GCP_KMS_KEY.match(kms_key):
         raise r.fail(K_KMS_KEY_NAME, "projects/P/locations/L/keyRings/R/cryptoKeys/K")
-    return GcpConfig(project, region, private_ip, tier, members, kms_key)
+    return GcpConfig(project, region, private_ip, tier, members, iap_members, kms_key)
 
 
 def provider_settings(

@@ -73,6 +73,7 @@ def deploy(config: StackConfig) -> dict[str, Any]:
             "artifact_force_destroy": artifacts.force_destroy,
             "artifact_kms_key_name": gcp.kms_key_name,
             "client_members": gcp.client_members,
+            "iap_members": gcp.iap_members,
             "client_key": artifacts.create_client_access_key,
             "deletion_protection": config.deletion_protection,
             "image_context": str(DOCKER_CONTEXT),

@@ -191,6 +191,7 @@ INVALID_BY_KEY: dict[str, tuple[dict[str, str], str]] = {
     "dbTier": ({"cloud": "gcp"}, "db-n1-standard-1"),
     "clientMembers": ({"cloud": "gcp", "scenario": "direct"}, '["ana@example.com"]'),
     "kmsKeyName": ({"cloud": "gcp"}, "alias/x"),
+    "iapMembers": ({"cloud": "gcp"}, '["allUsers"]'),
 }
 GCP_PROVIDER = {"gcp:project": "ml-platform-prod", "gcp:region": "europe-west1"}
 """The GCP provider's project and region (ignored by the other clouds)."""

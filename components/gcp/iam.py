@@ -21,6 +21,8 @@ TOKEN_CREATOR_ROLE = "roles/iam.serviceAccountTokenCreator"
 """Holds iam.serviceAccounts.signBlob: on the server's own account only, so that MLflow can
 sign the GCS URLs of proxied multipart uploads with the metadata server's credentials."""
 INVOKER_ROLE = "roles/run.invoker"
+IAP_ACCESSOR_ROLE = "roles/iap.httpsResourceAccessor"
+"""Lets a principal through Identity-Aware Proxy to one Cloud Run service."""
 PUBLIC_INVOKER = "allUsers"
 """Anyone may reach the run.app URL; MLflow's basic-auth guards it."""
 
@@ -33,6 +35,14 @@ def service_account_member(email: str) -> str:
     if "@" not in email:
         raise ValueError(f"email: {email!r} is not a service account e-mail")
     return f"serviceAccount:{email}"
+
+
+def iap_service_agent(project_number: str) -> str:
+    """The IAM member of the project's IAP service agent, which must invoke an IAP-guarded
+    Cloud Run service on the users' behalf."""
+    if not project_number.isdigit():
+        raise ValueError(f"project_number: {project_number!r} is not a project number")
+    return f"serviceAccount:service-{project_number}@gcp-sa-iap.iam.gserviceaccount.com"
 
 
 def check_members(name: str, members: Sequence[str]) -> list[str]:

@@ -48,8 +48,9 @@ class MlflowServerArgs(TypedDict, total=False):
     """The admin password (secret); None: generated (RandomPassword)."""
     default_permission: str
     """Permission on experiments a user was not granted. Default NO_PERMISSIONS."""
-    public: bool
-    """allUsers may invoke the service (MLflow's login guards it). Default True."""
+    iap_members: Sequence[str]
+    """Principals let through Cloud Run's IAP; [] (default): allUsers may invoke the service
+    and MLflow's login guards it."""
     replicas: int
     """Default for min_replicas. Default 2."""
     min_replicas: int
@@ -273,7 +274,7 @@ class MlflowServer(pulumi.ComponentResource):
                 "admin_password": self._admin_password if auth else None,
                 "flask_secret_key": self._flask_key if auth else None,
                 "default_permission": args.get("default_permission", "NO_PERMISSIONS"),
-                "public": args.get("public", True),
+                "iap_members": list(args.get("iap_members") or ()),
                 "domain": args.get("domain"),
                 "allowed_hosts": args.get("allowed_hosts", ()),
                 "replicas": replicas,

@@ -8,10 +8,16 @@ from typing import Any, Required, TypedDict
 
 import pulumi
 import pulumi_docker_build as docker_build
-from pulumi_gcp import artifactregistry, cloudrun, cloudrunv2, organizations
+from pulumi_gcp import artifactregistry, cloudrun, cloudrunv2, iap, organizations
 
 from components.environment import DEFAULT_PORT, DatabaseEndpoint, server_environment
-from components.gcp.iam import INVOKER_ROLE, PUBLIC_INVOKER
+from components.gcp.iam import (
+    IAP_ACCESSOR_ROLE,
+    INVOKER_ROLE,
+    PUBLIC_INVOKER,
+    check_members,
+    iap_service_agent,
+)
 from components.gcp.naming import (
     cloud_run_service_name,
     image_repository_url,
@@ -75,9 +81,10 @@ class ServiceArgs(TypedDict, total=False):
     """The shared Flask key, likewise."""
     default_permission: str
     """Permission on experiments a user was not granted. Default NO_PERMISSIONS."""
-    public: bool
-    """Let anyone reach the URL (roles/run.invoker for allUsers); MLflow's basic-auth then
-    guards it. False: only principals granted run.invoker. Default True."""
+    iap_members: Sequence[str]
+    """Principals (user:, group:, domain:) let through Cloud Run's built-in Identity-Aware
+    Proxy; non-empty turns IAP on instead of the public invoker. Default []: anyone may
+    reach the URL (roles/run.invoker for allUsers) and MLflow's basic-auth guards it."""
     domain: str | None
     """A custom domain: a Cloud Run domain mapping with a Google-managed certificate."""
     allowed_hosts: Sequence[str]
@@ -115,7 +122,8 @@ class Service(pulumi.ComponentResource):
     (the service name is chosen here, not auto-named) and put into PUBLIC_HOSTNAMES.
 
     Children: Repository + Image (docker-build) when building; Service (Cloud Run v2);
-    ServiceIamMember (public); DomainMapping (domain).
+    ServiceIamMember (allUsers, or the IAP service agent) + WebCloudRunServiceIamMember per
+    IAP member; DomainMapping (domain).
     """
 
     url: pulumi.Output[str]
@@ -149,15 +157,7 @@ class Service(pulumi.ComponentResource):
         self.service = self._cloud_run(
             name, args=args, s=s, envs=envs, region=client.region, labels=labels
         )
-        if args.get("public", True):
-            cloudrunv2.ServiceIamMember(
-                f"{name}-public",
-                name=self.service.name,
-                location=self.service.location,
-                role=INVOKER_ROLE,
-                member=PUBLIC_INVOKER,
-                opts=self._child,
-            )
+        self._access(name, s["iap_members"], number)
         self.domain_records = self._domain(name, args.get("domain"), client)
         domain = args.get("domain")
         self.url = (
@@ -319,6 +319,7 @@ class Service(pulumi.ComponentResource):
             location=region,
             ingress="INGRESS_TRAFFIC_ALL",
             deletion_protection=args.get("deletion_protection", True),
+            iap_enabled=bool(s["iap_members"]),
             labels=labels,
             template={
                 "service_account": args["service_account_email"],
@@ -336,6 +337,31 @@ class Service(pulumi.ComponentResource):
             },
             opts=self._child,
         )
+
+    def _access(self, name: str, iap_members: list[str], number: pulumi.Output[str]) -> None:
+        """Who may reach the service: everyone (MLflow's login guards it), or with IAP the
+        given principals, the IAP service agent invoking the service for them."""
+        invokers: list[pulumi.Input[str]] = [PUBLIC_INVOKER]
+        if iap_members:
+            invokers = [number.apply(lambda n: iap_service_agent(str(n)))]
+            for index, member in enumerate(iap_members):
+                iap.WebCloudRunServiceIamMember(
+                    f"{name}-iap-{index}",
+                    cloud_run_service_name=self.service.name,
+                    location=self.service.location,
+                    role=IAP_ACCESSOR_ROLE,
+                    member=member,
+                    opts=self._child,
+                )
+        for index, invoker in enumerate(invokers):
+            cloudrunv2.ServiceIamMember(
+                f"{name}-invoker" if index == 0 else f"{name}-invoker-{index}",
+                name=self.service.name,
+                location=self.service.location,
+                role=INVOKER_ROLE,
+                member=invoker,
+                opts=self._child,
+            )
 
     def _domain(
         self, name: str, domain: str | None, client: pulumi.Output[Any]
@@ -434,4 +460,5 @@ def _validate(args: ServiceArgs) -> dict[str, Any]:
         "workers": workers,
         "allowed_hosts": list(args.get("allowed_hosts") or []),
         "pool_environment": pool,
+        "iap_members": check_members("iap_members", args.get("iap_members") or ()),
     }

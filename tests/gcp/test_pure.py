@@ -161,6 +161,9 @@ def test_members_and_condition() -> None:
         "serviceAccount:a@p.iam.gserviceaccount.com"
     )
     assert iam.check_members("m", ["user:ana@example.com", "group:ml@example.com"])
+    assert iam.iap_service_agent("42") == (
+        "serviceAccount:service-42@gcp-sa-iap.iam.gserviceaccount.com"
+    )
     for bad in ("allUsers", "allAuthenticatedUsers", "ana@example.com"):
         with pytest.raises(ValueError, match="not an IAM principal"):
             iam.check_members("client_members", [bad])
@@ -211,6 +214,8 @@ REFUSALS = [
     ({"clientMembers": '["group:ml@example.com"]'}, GCP, "mlflow:clientMembers"),
     ({"scenario": "direct", "clientMembers": '["allUsers"]'}, GCP, "mlflow:clientMembers"),
     ({"kmsKeyName": "my-key"}, GCP, "mlflow:kmsKeyName"),
+    ({"iapMembers": "[]"}, GCP, "mlflow:iapMembers"),
+    ({"iapMembers": '["allAuthenticatedUsers"]'}, GCP, "mlflow:iapMembers"),
     ({"dbTier": "db-n1-standard-2"}, GCP, "mlflow:dbTier"),  # a tier PostgreSQL lacks
     ({"dbTier": "db-f1-micro", "dbEngine": "mysql", "authEnabled": "false"}, GCP, "mlflow:dbTier"),
     ({"dbTier": "db-custom-2-7680", "dbSize": "large"}, GCP, "mlflow:dbTier"),
@@ -233,8 +238,17 @@ def test_gcp_refusals_name_the_key(
     assert "\n" not in str(error.value)
 
 
-@pytest.mark.parametrize("key", ["dbPrivateIp", "dbTier", "clientMembers", "kmsKeyName"])
+GCP_ONLY = {
+    "dbPrivateIp": "true",
+    "dbTier": "x",
+    "clientMembers": "[]",
+    "iapMembers": "[]",
+    "kmsKeyName": "x",
+}
+
+
+@pytest.mark.parametrize("key", sorted(GCP_ONLY))
 def test_gcp_keys_are_refused_on_other_clouds(key: str) -> None:
-    value = {"dbPrivateIp": "true", "dbTier": "x", "clientMembers": "[]", "kmsKeyName": "x"}[key]
+    value = GCP_ONLY[key]
     with pytest.raises(ConfigError, match=f"mlflow:{key}: .*applies to cloud 'gcp'"):
         parse_config({"cloud": "aws", key: value})

@@ -163,6 +163,10 @@ OPTIONS = [
     ),
     ({"domain": "mlflow.example.com"}, Counter({"gcp:cloudrun/domainMapping:DomainMapping": 1})),
     (
+        {"iapMembers": '["group:ml@example.com", "domain:example.com"]'},
+        Counter({"gcp:iap/webCloudRunServiceIamMember:WebCloudRunServiceIamMember": 2}),
+    ),
+    (
         {"authEnabled": "false", "dbEngine": "mysql"},
         Counter({"random:index/randomPassword:RandomPassword": 1}),  # MySQL root password
     ),
@@ -500,6 +504,28 @@ def test_service_probes_scaling_resources_and_public_access() -> None:
     (invoker,) = all_inputs(result, "gcp:cloudrunv2/serviceIamMember:ServiceIamMember")
     assert invoker["role"] == "roles/run.invoker" and invoker["member"] == "allUsers"
     assert invoker["name"] == SERVICE_NAME
+
+
+def test_iap_replaces_public_access() -> None:
+    result = run(iapMembers='["group:ml@example.com"]')
+    service = inputs(result, "gcp:cloudrunv2/service:Service")
+    assert service["iapEnabled"] is True
+    (invoker,) = all_inputs(result, "gcp:cloudrunv2/serviceIamMember:ServiceIamMember")
+    assert invoker["member"] == (
+        f"serviceAccount:service-{PROJECT_NUMBER}@gcp-sa-iap.iam.gserviceaccount.com"
+    )
+    assert invoker["role"] == "roles/run.invoker"
+    (accessor,) = all_inputs(
+        result, "gcp:iap/webCloudRunServiceIamMember:WebCloudRunServiceIamMember"
+    )
+    assert accessor == {
+        "cloudRunServiceName": SERVICE_NAME,
+        "location": REGION,
+        "role": "roles/iap.httpsResourceAccessor",
+        "member": "group:ml@example.com",
+    }
+    assert "allUsers" not in repr([r.inputs for r in result.mocks.resources])
+    assert inputs(run(), "gcp:cloudrunv2/service:Service")["iapEnabled"] is False
 
 
 def test_image_is_built_from_docker_and_pushed_to_artifact_registry() -> None:
