@@ -43,8 +43,12 @@ REQUEST_CONCURRENCY = 80
 SOCKET_VOLUME = "cloudsql"
 RESERVED_VARIABLES = ("PORT",)
 """Cloud Run sets PORT itself (to the container port, 5000) and refuses a service that sets it."""
-STARTUP_FAILURES = 60
-"""Startup probe: 60 x 10 s, so a first start that migrates an empty database has 10 minutes."""
+STARTUP_FAILURES = 24
+"""Startup probe: 24 x 10 s = 240 s, the most Cloud Run allows a service's startup probe
+(failureThreshold x periodSeconds); a first start normally migrates an empty database within
+it. A longer migration (a large existing
+database after an MLflow upgrade) belongs in `python -m mlflow_image migrate` run once as a
+Cloud Run job before the rollout."""
 
 
 class ServiceArgs(TypedDict, total=False):
@@ -193,8 +197,18 @@ class Service(pulumi.ComponentResource):
             location=client.region,
             format="DOCKER",
             docker_config={"immutable_tags": True},  # a tag is a content digest
+            # Images older than 30 days go, except the 10 newest (a rollback target).
             cleanup_policies=[
-                {"id": "keep-last-10", "action": "KEEP", "most_recent_versions": {"keep_count": 10}}
+                {
+                    "id": "keep-last-10",
+                    "action": "KEEP",
+                    "most_recent_versions": {"keep_count": 10},
+                },
+                {
+                    "id": "delete-after-30-days",
+                    "action": "DELETE",
+                    "condition": {"tag_state": "ANY", "older_than": "2592000s"},
+                },
             ],
             labels=labels,
             opts=self._child,

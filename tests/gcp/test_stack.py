@@ -499,7 +499,8 @@ def test_service_probes_scaling_resources_and_public_access() -> None:
     assert box["ports"] == {"name": "http1", "containerPort": 5000}
     for probe in ("startupProbe", "livenessProbe"):
         assert box[probe]["httpGet"] == {"path": "/health", "port": 5000}
-    assert box["startupProbe"]["periodSeconds"] * box["startupProbe"]["failureThreshold"] == 600
+    # Cloud Run caps a service's startup probe at 240 s (failureThreshold x periodSeconds).
+    assert box["startupProbe"]["periodSeconds"] * box["startupProbe"]["failureThreshold"] == 240
     assert environment(result)["SERVER_WORKERS"] == "4"
     (invoker,) = all_inputs(result, "gcp:cloudrunv2/serviceIamMember:ServiceIamMember")
     assert invoker["role"] == "roles/run.invoker" and invoker["member"] == "allUsers"
@@ -534,6 +535,12 @@ def test_image_is_built_from_docker_and_pushed_to_artifact_registry() -> None:
     repo = inputs(result, "gcp:artifactregistry/repository:Repository")
     assert repo["format"] == "DOCKER" and repo["location"] == REGION
     assert repo["dockerConfig"] == {"immutableTags": True}
+    policies = {p["id"]: p for p in repo["cleanupPolicies"]}
+    assert policies["keep-last-10"]["mostRecentVersions"] == {"keepCount": 10}
+    assert policies["delete-after-30-days"]["condition"] == {
+        "tagState": "ANY",
+        "olderThan": "2592000s",
+    }
     assert image["push"] is True and image["context"]["location"].endswith("/docker")
     (tag,) = image["tags"]
     assert tag.startswith(
