@@ -14,8 +14,8 @@ from typing import Any
 import pulumi
 
 from components.gcp import MlflowServer
-from components.gcp.sizing import db_tier, max_instances_that_fit, server_workers
-from stacks.config import K_DB_SIZE, K_MAX_REPLICAS, NAMESPACE, StackConfig
+from components.gcp.sizing import db_tier, max_instances_that_fit, server_workers, tier_problem
+from stacks.config import K_DB_SIZE, K_DB_TIER, K_MAX_REPLICAS, NAMESPACE, StackConfig
 
 DOCKER_CONTEXT = Path(__file__).resolve().parent.parent / "docker"
 """Build context of the mlflow-server image."""
@@ -32,6 +32,12 @@ def deploy(config: StackConfig) -> dict[str, Any]:
     if db is not None:
         workers = server_workers(service.cpu, service.memory_mb)
         tier = gcp.db_tier or db_tier(db.size)
+        problem = tier_problem(db.engine, tier)
+        if problem:
+            raise pulumi.RunError(
+                f"{NAMESPACE}:{K_DB_TIER}: invalid value {tier!r} with {db.engine}; "
+                f"allowed: {problem}"
+            )
         fits = max_instances_that_fit(tier, workers)
         if service.max_replicas > fits:
             # Every worker of every instance has its own connection pool.

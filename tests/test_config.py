@@ -188,7 +188,7 @@ INVALID_BY_KEY: dict[str, tuple[dict[str, str], str]] = {
     "deletionProtection": ({}, "x"),
     "tags": ({}, "[]"),
     "dbPrivateIp": ({"cloud": "gcp"}, "x"),
-    "dbTier": ({"cloud": "gcp"}, "db-n1-standard-1"),
+    "dbTier": ({"cloud": "gcp"}, "n1-standard-1"),
     "clientMembers": ({"cloud": "gcp", "scenario": "direct"}, '["ana@example.com"]'),
     "kmsKeyName": ({"cloud": "gcp"}, "alias/x"),
     "iapMembers": ({"cloud": "gcp"}, '["allUsers"]'),

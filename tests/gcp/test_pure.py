@@ -216,8 +216,7 @@ REFUSALS = [
     ({"kmsKeyName": "my-key"}, GCP, "mlflow:kmsKeyName"),
     ({"iapMembers": "[]"}, GCP, "mlflow:iapMembers"),
     ({"iapMembers": '["allAuthenticatedUsers"]'}, GCP, "mlflow:iapMembers"),
-    ({"dbTier": "db-n1-standard-2"}, GCP, "mlflow:dbTier"),  # a tier PostgreSQL lacks
-    ({"dbTier": "db-f1-micro", "dbEngine": "mysql", "authEnabled": "false"}, GCP, "mlflow:dbTier"),
+    ({"dbTier": "custom-2-7680"}, GCP, "mlflow:dbTier"),
     ({"dbTier": "db-custom-2-7680", "dbSize": "large"}, GCP, "mlflow:dbTier"),
     ({"scenario": "artifacts-only", "dbTier": "db-custom-2-7680"}, GCP, "mlflow:dbTier"),
     ({"allowedCidrs": '["10.0.0.0/8"]'}, GCP, "mlflow:allowedCidrs"),

@@ -649,6 +649,15 @@ def test_given_admin_password_is_used_and_stays_secret() -> None:
         ({"maxReplicas": "40"}, "mlflow:maxReplicas: invalid value 40"),
         ({"serverCpu": "0.5", "serverMemoryMb": "1024"}, "mlflow:serverCpu"),
         ({"tags": '{"Team": "ML"}'}, "mlflow:tags"),
+        # Tiers the engine lacks: db-n1 is MySQL's; shared-core has no SLA.
+        (
+            {"dbTier": "db-n1-standard-2"},
+            "mlflow:dbTier: invalid value 'db-n1-standard-2' with postgresql",
+        ),
+        (
+            {"dbTier": "db-f1-micro", "dbEngine": "mysql", "authEnabled": "false"},
+            "mlflow:dbTier: invalid value 'db-f1-micro' with mysql",
+        ),
     ],
 )
 def test_bad_config_registers_nothing(config: dict[str, str], message: str) -> None:
