@@ -13,7 +13,7 @@ from typing import Any
 import pulumi
 
 from components.aws import MlflowServer
-from components.aws.policies import fargate_memory_sizes, max_replicas_that_fit, server_workers
+from components.aws.sizing import fargate_memory_sizes, max_replicas_that_fit, server_workers
 from stacks.config import K_DB_SIZE, K_MAX_REPLICAS, K_MEMORY, NAMESPACE, StackConfig
 
 DOCKER_CONTEXT = Path(__file__).resolve().parent.parent / "docker"

@@ -7,7 +7,7 @@ import pytest
 from mlflow_image import contract
 
 from components import vocabulary
-from components.aws import policies
+from components.aws import sizing
 
 
 def test_image_contract_speaks_the_same_words() -> None:
@@ -25,8 +25,8 @@ def test_scenario_sets_are_subsets_of_the_scenarios() -> None:
 
 
 def test_aws_maps_every_engine_and_size() -> None:
-    assert set(policies.DB_ENGINES) == set(vocabulary.ENGINES)
-    assert set(policies.DB_INSTANCE_CLASSES) == set(vocabulary.DB_SIZES)
+    assert set(sizing.DB_ENGINES) == set(vocabulary.ENGINES)
+    assert set(sizing.DB_INSTANCE_CLASSES) == set(vocabulary.DB_SIZES)
 
 
 def test_require_choice_names_key_value_and_choices() -> None:

@@ -9,7 +9,7 @@ from typing import TypedDict
 import pulumi
 from pulumi_aws import s3
 
-from components.aws.policies import check_kms_key_arn, tls_only_bucket_policy
+from components.aws.iam import check_kms_key_arn, tls_only_bucket_policy
 
 MULTIPART_ABORT_DAYS = 7
 """Incomplete multipart uploads (an interrupted large artifact) are removed after this."""
@@ -62,21 +62,39 @@ class ArtifactBucket(pulumi.ComponentResource):
         versioning = args.get("versioning", True)
         noncurrent_days = args.get("noncurrent_version_days", 30)
         kms_key_arn = args.get("kms_key_arn")
-        tags = dict(args.get("tags") or {})
         if not 1 <= noncurrent_days <= 3650:
             raise ValueError(f"noncurrent_version_days: {noncurrent_days} is not from 1 to 3650")
         check_kms_key_arn("kms_key_arn", kms_key_arn)
 
         super().__init__("mlflow-aws:index:ArtifactBucket", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
+        self._tags = dict(args.get("tags") or {})
+        self._child = pulumi.ResourceOptions(parent=self)
         self.kms_key_arn = kms_key_arn
 
         self.bucket = s3.Bucket(
             f"{name}-bucket",
             force_destroy=args.get("force_destroy", False),
-            tags=tags,
+            tags=self._tags,
             opts=pulumi.ResourceOptions(parent=self, protect=args.get("deletion_protection", True)),
         )
+        self._private(name)
+        self._encryption(name, kms_key_arn)
+        self._lifecycle(name, versioning, noncurrent_days)
+        self.policy = s3.BucketPolicy(
+            f"{name}-tls-only",
+            bucket=self.bucket.id,
+            policy=self.bucket.arn.apply(lambda arn: json.dumps(tls_only_bucket_policy(arn))),
+            # S3 rejects policy changes while the public access block is being written.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.public_access_block]),
+        )
+
+        self.name = self.bucket.bucket
+        self.arn = self.bucket.arn
+        self.uri = pulumi.Output.concat("s3://", self.bucket.bucket)
+        self.register_outputs({"name": self.name, "uri": self.uri, "arn": self.arn})
+
+    def _private(self, name: str) -> None:
+        """All four public-access blocks on, and ACLs off (BucketOwnerEnforced)."""
         self.public_access_block = s3.BucketPublicAccessBlock(
             f"{name}-public-access",
             bucket=self.bucket.id,
@@ -84,14 +102,17 @@ class ArtifactBucket(pulumi.ComponentResource):
             block_public_policy=True,
             ignore_public_acls=True,
             restrict_public_buckets=True,
-            opts=child,
+            opts=self._child,
         )
         s3.BucketOwnershipControls(
             f"{name}-ownership",
             bucket=self.bucket.id,
             rule={"object_ownership": "BucketOwnerEnforced"},  # ACLs off
-            opts=child,
+            opts=self._child,
         )
+
+    def _encryption(self, name: str, kms_key_arn: str | None) -> None:
+        """Default encryption: SSE-KMS with the customer key (bucket key on), else SSE-S3."""
         encryption: s3.BucketServerSideEncryptionConfigurationRuleArgsDict = (
             {
                 "apply_server_side_encryption_by_default": {
@@ -104,8 +125,12 @@ class ArtifactBucket(pulumi.ComponentResource):
             else {"apply_server_side_encryption_by_default": {"sse_algorithm": "AES256"}}
         )
         s3.BucketServerSideEncryptionConfiguration(
-            f"{name}-encryption", bucket=self.bucket.id, rules=[encryption], opts=child
+            f"{name}-encryption", bucket=self.bucket.id, rules=[encryption], opts=self._child
         )
+
+    def _lifecycle(self, name: str, versioning: bool, noncurrent_days: int) -> None:
+        """Versioning (optional), and the rules expiring incomplete multipart uploads and
+        (with versioning) non-current versions."""
         lifecycle_deps: list[pulumi.Resource] = []
         if versioning:
             lifecycle_deps.append(
@@ -113,7 +138,7 @@ class ArtifactBucket(pulumi.ComponentResource):
                     f"{name}-versioning",
                     bucket=self.bucket.id,
                     versioning_configuration={"status": "Enabled"},
-                    opts=child,
+                    opts=self._child,
                 )
             )
         rules: list[s3.BucketLifecycleConfigurationRuleArgsDict] = [
@@ -142,15 +167,3 @@ class ArtifactBucket(pulumi.ComponentResource):
             # Lifecycle rules on versions need versioning configured first.
             opts=pulumi.ResourceOptions(parent=self, depends_on=lifecycle_deps),
         )
-        self.policy = s3.BucketPolicy(
-            f"{name}-tls-only",
-            bucket=self.bucket.id,
-            policy=self.bucket.arn.apply(lambda arn: json.dumps(tls_only_bucket_policy(arn))),
-            # S3 rejects policy changes while the public access block is being written.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.public_access_block]),
-        )
-
-        self.name = self.bucket.bucket
-        self.arn = self.bucket.arn
-        self.uri = pulumi.Output.concat("s3://", self.bucket.bucket)
-        self.register_outputs({"name": self.name, "uri": self.uri, "arn": self.arn})

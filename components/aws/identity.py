@@ -11,7 +11,7 @@ import pulumi
 import pulumi_aws as aws
 from pulumi_aws import iam
 
-from components.aws.policies import (
+from components.aws.iam import (
     bucket_access_policy,
     client_assume_role_policy,
     service_assume_role_policy,
@@ -71,7 +71,6 @@ class Identity(pulumi.ComponentResource):
         client_key = args.get("client_access_key", False)
         principals = list(args.get("client_principal_arns") or [])
         kms_key_arn = args.get("kms_key_arn")
-        tags = dict(args.get("tags") or {})
         if args.get("bucket_arn") is None:
             raise ValueError("bucket_arn: required")
         if client_key and not client_access:
@@ -83,29 +82,16 @@ class Identity(pulumi.ComponentResource):
                 raise ValueError(f"client_principal_arns: {arn!r} is not an IAM ARN")
 
         super().__init__("mlflow-aws:index:Identity", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
-        account_id = aws.get_caller_identity_output(
+        self._tags = dict(args.get("tags") or {})
+        self._child = pulumi.ResourceOptions(parent=self)
+        self._account_id = aws.get_caller_identity_output(
             opts=pulumi.InvokeOptions(parent=self)
         ).account_id
         access_policy = pulumi.Output.from_input(args["bucket_arn"]).apply(
             lambda arn: json.dumps(bucket_access_policy(arn, kms_key_arn))
         )
 
-        self.task_role = iam.Role(
-            f"{name}-task",
-            description="MLflow server tasks: artifact bucket access",
-            assume_role_policy=account_id.apply(
-                lambda account: json.dumps(
-                    service_assume_role_policy("ecs-tasks.amazonaws.com", account)
-                )
-            ),
-            tags=tags,
-            opts=child,
-        )
-        iam.RolePolicy(
-            f"{name}-task-bucket", role=self.task_role.id, policy=access_policy, opts=child
-        )
-
+        self.task_role = self._task_role(name, access_policy)
         none: pulumi.Output[str | None] = pulumi.Output.from_input(None)
         self.client_policy: iam.Policy | None = None
         self.client_role: iam.Role | None = None
@@ -114,53 +100,68 @@ class Identity(pulumi.ComponentResource):
         self.client_policy_arn = self.client_role_arn = none
         self.client_access_key_id = self.client_secret_access_key = none
         if client_access:
-            # Scenario 4: clients read and write artifacts in the bucket themselves.
-            self.client_policy = iam.Policy(
-                f"{name}-client",
-                description="MLflow clients: direct access to the artifact bucket",
-                policy=access_policy,
-                tags=tags,
-                opts=child,
-            )
-            self.client_role = iam.Role(
-                f"{name}-client",
-                description="MLflow clients: assume for direct artifact access",
-                assume_role_policy=account_id.apply(
-                    lambda account: json.dumps(client_assume_role_policy(account, principals))
-                ),
-                max_session_duration=12 * 3600,  # a long training run keeps its session
-                tags=tags,
-                opts=child,
-            )
-            iam.RolePolicyAttachment(
-                f"{name}-client",
-                role=self.client_role.name,
-                policy_arn=self.client_policy.arn,
-                opts=child,
+            self.client_policy, self.client_role = self._client_role(
+                name, access_policy, principals
             )
             self.client_policy_arn = self.client_policy.arn
             self.client_role_arn = self.client_role.arn
-        if client_key and self.client_policy is not None:
-            self.client_user = iam.User(f"{name}-client", tags=tags, opts=child)
-            iam.UserPolicyAttachment(
-                f"{name}-client",
-                user=self.client_user.name,
-                policy_arn=self.client_policy.arn,
-                opts=child,
-            )
-            self.client_access_key = iam.AccessKey(
-                f"{name}-client", user=self.client_user.name, opts=child
-            )
-            self.client_access_key_id = self.client_access_key.id
-            self.client_secret_access_key = pulumi.Output.secret(self.client_access_key.secret)
-
+            if client_key:
+                self.client_access_key = self._client_access_key(name, self.client_policy)
+                self.client_access_key_id = self.client_access_key.id
+                self.client_secret_access_key = pulumi.Output.secret(self.client_access_key.secret)
         self.task_role_arn = self.task_role.arn
-        self.register_outputs(
-            {
-                "task_role_arn": self.task_role_arn,
-                "client_policy_arn": self.client_policy_arn,
-                "client_role_arn": self.client_role_arn,
-                "client_access_key_id": self.client_access_key_id,
-                "client_secret_access_key": self.client_secret_access_key,
-            }
+        self.register_outputs({key: getattr(self, key) for key in type(self).__annotations__})
+
+    def _task_role(self, name: str, access_policy: pulumi.Output[str]) -> iam.Role:
+        """The role the server containers run as, with the bucket policy inline."""
+        role = iam.Role(
+            f"{name}-task",
+            description="MLflow server tasks: artifact bucket access",
+            assume_role_policy=self._account_id.apply(
+                lambda account: json.dumps(
+                    service_assume_role_policy("ecs-tasks.amazonaws.com", account)
+                )
+            ),
+            tags=self._tags,
+            opts=self._child,
         )
+        iam.RolePolicy(f"{name}-task-bucket", role=role.id, policy=access_policy, opts=self._child)
+        return role
+
+    def _client_role(
+        self, name: str, access_policy: pulumi.Output[str], principals: list[str]
+    ) -> tuple[iam.Policy, iam.Role]:
+        """Scenario 4: clients read and write artifacts in the bucket themselves, through a
+        managed policy on a role they assume."""
+        policy = iam.Policy(
+            f"{name}-client",
+            description="MLflow clients: direct access to the artifact bucket",
+            policy=access_policy,
+            tags=self._tags,
+            opts=self._child,
+        )
+        role = iam.Role(
+            f"{name}-client",
+            description="MLflow clients: assume for direct artifact access",
+            assume_role_policy=self._account_id.apply(
+                lambda account: json.dumps(client_assume_role_policy(account, principals))
+            ),
+            max_session_duration=12 * 3600,  # a long training run keeps its session
+            tags=self._tags,
+            opts=self._child,
+        )
+        iam.RolePolicyAttachment(
+            f"{name}-client", role=role.name, policy_arn=policy.arn, opts=self._child
+        )
+        return policy, role
+
+    def _client_access_key(self, name: str, policy: iam.Policy) -> iam.AccessKey:
+        """On request only: an IAM user with the client policy and a long-lived access key."""
+        self.client_user = iam.User(f"{name}-client", tags=self._tags, opts=self._child)
+        iam.UserPolicyAttachment(
+            f"{name}-client",
+            user=self.client_user.name,
+            policy_arn=policy.arn,
+            opts=self._child,
+        )
+        return iam.AccessKey(f"{name}-client", user=self.client_user.name, opts=self._child)

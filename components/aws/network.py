@@ -4,13 +4,13 @@ security groups that chain load balancer -> service -> database."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Required, TypedDict
+from typing import Any, Required, TypedDict
 
 import pulumi
 import pulumi_aws as aws
 from pulumi_aws import ec2, vpc
 
-from components.aws.policies import subnet_cidrs
+from components.aws.networking import subnet_cidrs
 
 ZONES = 2
 """Availability zones used: the load balancer and RDS multi-AZ need two; more adds NAT cost."""
@@ -74,152 +74,21 @@ class Network(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: NetworkArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        vpc_cidr = args.get("vpc_cidr") or "10.0.0.0/16"
-        existing_vpc = args.get("vpc_id")
-        public_ids = list(args.get("public_subnet_ids") or [])
-        private_ids = list(args.get("private_subnet_ids") or [])
-        allowed_cidrs = list(args.get("allowed_cidrs") or [])
-        container_port = args.get("container_port", 5000)
-        database_port = args.get("database_port")
-        tags = dict(args.get("tags") or {})
-        public_cidrs: list[str] = []
-        private_cidrs: list[str] = []
-        if existing_vpc:
-            for field, ids in (
-                ("public_subnet_ids", public_ids),
-                ("private_subnet_ids", private_ids),
-            ):
-                if len(ids) < ZONES:
-                    raise ValueError(f"{field}: at least {ZONES} subnet ids with vpc_id, got {ids}")
-        elif public_ids or private_ids:
-            raise ValueError("public_subnet_ids/private_subnet_ids: only with vpc_id")
-        else:
-            try:
-                public_cidrs, private_cidrs = subnet_cidrs(vpc_cidr, ZONES)
-            except ValueError as error:
-                raise ValueError(f"vpc_cidr: {vpc_cidr!r}: {error}") from None
-        if not allowed_cidrs:
-            raise ValueError("allowed_cidrs: at least one CIDR (use 0.0.0.0/0 for everyone)")
-        for port_field, port in (
-            ("container_port", container_port),
-            ("database_port", database_port),
-        ):
-            if port is not None and not 1 <= port <= 65535:
-                raise ValueError(f"{port_field}: {port} is not from 1 to 65535")
-
+        v = _validate(args)
         super().__init__("mlflow-aws:index:Network", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
+        self._tags = dict(args.get("tags") or {})
+        self._child = pulumi.ResourceOptions(parent=self)
 
         self.vpc: ec2.Vpc | None = None
         self.nat_gateway: ec2.NatGateway | None = None
-        if existing_vpc:
-            vpc_id: pulumi.Input[str] = existing_vpc
-            public_subnets: pulumi.Input[list[str]] = public_ids
-            private_subnets: pulumi.Input[list[str]] = private_ids
+        if v["vpc_id"]:
+            vpc_id: pulumi.Input[str] = v["vpc_id"]
+            public_subnets: pulumi.Input[list[str]] = v["public_ids"]
+            private_subnets: pulumi.Input[list[str]] = v["private_ids"]
         else:
-            vpc_id, public_subnets, private_subnets = self._new_vpc(
-                name, vpc_cidr, public_cidrs, private_cidrs, tags, child
-            )
-
-        # Load balancer: HTTP and HTTPS from the allowed ranges; out only to the service.
-        self.load_balancer_security_group = ec2.SecurityGroup(
-            f"{name}-lb-sg",
-            vpc_id=vpc_id,
-            description="MLflow load balancer: HTTP/HTTPS from allowed CIDRs",
-            tags=tags,
-            opts=child,
-        )
-        self.service_security_group = ec2.SecurityGroup(
-            f"{name}-service-sg",
-            vpc_id=vpc_id,
-            description="MLflow server tasks: only from the load balancer",
-            tags=tags,
-            opts=child,
-        )
-        lb_sg = self.load_balancer_security_group.id
-        service_sg = self.service_security_group.id
-        for index, cidr in enumerate(allowed_cidrs):
-            for port in (80, 443):
-                vpc.SecurityGroupIngressRule(
-                    f"{name}-lb-in-{port}-{index}",
-                    security_group_id=lb_sg,
-                    description=f"HTTP(S) {port} from an allowed range",
-                    ip_protocol="tcp",
-                    from_port=port,
-                    to_port=port,
-                    cidr_ipv4=cidr,
-                    tags=tags,
-                    opts=child,
-                )
-        vpc.SecurityGroupEgressRule(
-            f"{name}-lb-out-service",
-            security_group_id=lb_sg,
-            description="To the server tasks",
-            ip_protocol="tcp",
-            from_port=container_port,
-            to_port=container_port,
-            referenced_security_group_id=service_sg,
-            tags=tags,
-            opts=child,
-        )
-        vpc.SecurityGroupIngressRule(
-            f"{name}-service-in-lb",
-            security_group_id=service_sg,
-            description="From the load balancer on the container port",
-            ip_protocol="tcp",
-            from_port=container_port,
-            to_port=container_port,
-            referenced_security_group_id=lb_sg,
-            tags=tags,
-            opts=child,
-        )
-        # Tasks call AWS APIs (ECR, Secrets Manager, CloudWatch Logs, S3) over HTTPS only.
-        vpc.SecurityGroupEgressRule(
-            f"{name}-service-out-https",
-            security_group_id=service_sg,
-            description="HTTPS to AWS APIs (ECR, Secrets Manager, Logs, S3)",
-            ip_protocol="tcp",
-            from_port=443,
-            to_port=443,
-            cidr_ipv4="0.0.0.0/0",
-            tags=tags,
-            opts=child,
-        )
-
-        self.database_security_group: ec2.SecurityGroup | None = None
-        database_sg: pulumi.Output[str | None] = pulumi.Output.from_input(None)
-        if database_port is not None:
-            # No egress rules: a database never opens connections.
-            self.database_security_group = ec2.SecurityGroup(
-                f"{name}-db-sg",
-                vpc_id=vpc_id,
-                description="MLflow database: only from the server tasks",
-                tags=tags,
-                opts=child,
-            )
-            database_sg = self.database_security_group.id
-            vpc.SecurityGroupIngressRule(
-                f"{name}-db-in-service",
-                security_group_id=self.database_security_group.id,
-                description="From the server tasks on the database port",
-                ip_protocol="tcp",
-                from_port=database_port,
-                to_port=database_port,
-                referenced_security_group_id=service_sg,
-                tags=tags,
-                opts=child,
-            )
-            vpc.SecurityGroupEgressRule(
-                f"{name}-service-out-db",
-                security_group_id=service_sg,
-                description="To the database",
-                ip_protocol="tcp",
-                from_port=database_port,
-                to_port=database_port,
-                referenced_security_group_id=self.database_security_group.id,
-                tags=tags,
-                opts=child,
-            )
+            vpc_id, public_subnets, private_subnets = self._new_vpc(name, v)
+        lb_sg, service_sg = self._security_groups(name, vpc_id, v)
+        database_sg = self._database_security_group(name, vpc_id, service_sg, v)
 
         self.vpc_id = pulumi.Output.from_input(vpc_id)
         self.public_subnet_ids = pulumi.Output.from_input(public_subnets)
@@ -227,37 +96,38 @@ class Network(pulumi.ComponentResource):
         self.load_balancer_security_group_id = lb_sg
         self.service_security_group_id = service_sg
         self.database_security_group_id = database_sg
-        self.register_outputs(
-            {
-                "vpc_id": self.vpc_id,
-                "public_subnet_ids": self.public_subnet_ids,
-                "private_subnet_ids": self.private_subnet_ids,
-                "load_balancer_security_group_id": lb_sg,
-                "service_security_group_id": service_sg,
-                "database_security_group_id": database_sg,
-            }
-        )
+        self.register_outputs({key: getattr(self, key) for key in type(self).__annotations__})
 
-    def _new_vpc(  # noqa: PLR0917  # private helper; the arguments are the constructor's locals
-        self,
-        name: str,
-        cidr: str,
-        public_cidrs: list[str],
-        private_cidrs: list[str],
-        tags: dict[str, str],
-        child: pulumi.ResourceOptions,
+    # ------------------------------------------------------------------ a new VPC
+
+    def _new_vpc(
+        self, name: str, v: dict[str, Any]
     ) -> tuple[pulumi.Output[str], pulumi.Output[list[str]], pulumi.Output[list[str]]]:
-        def named(suffix: str) -> dict[str, str]:
-            return {**tags, "Name": f"{name}-{suffix}"}
+        """VPC, subnets, routes out (`_public_routes`, `_private_routes`) and the S3 endpoint.
 
+        Returns the VPC id and the public and private subnet ids."""
         self.vpc = ec2.Vpc(
             f"{name}-vpc",
-            cidr_block=cidr,
+            cidr_block=v["vpc_cidr"],
             enable_dns_support=True,
             enable_dns_hostnames=True,  # RDS endpoints and the S3 endpoint resolve privately
-            tags=named("vpc"),
-            opts=child,
+            tags=self._named(name, "vpc"),
+            opts=self._child,
         )
+        public, private = self._subnets(name, self.vpc, v["public_cidrs"], v["private_cidrs"])
+        self._public_routes(name, self.vpc, public)
+        private_routes = self._private_routes(name, self.vpc, public[0], private)
+        self._s3_endpoint(name, self.vpc, private_routes)
+        return (
+            self.vpc.id,
+            pulumi.Output.all(*[s.id for s in public]),
+            pulumi.Output.all(*[s.id for s in private]),
+        )
+
+    def _subnets(
+        self, name: str, network: ec2.Vpc, public_cidrs: list[str], private_cidrs: list[str]
+    ) -> tuple[list[ec2.Subnet], list[ec2.Subnet]]:
+        """One public and one private subnet in each of the first `ZONES` zones."""
         zones = aws.get_availability_zones_output(
             state="available", opts=pulumi.InvokeOptions(parent=self)
         ).names
@@ -268,83 +138,264 @@ class Network(pulumi.ComponentResource):
             public.append(
                 ec2.Subnet(
                     f"{name}-public-{index}",
-                    vpc_id=self.vpc.id,
+                    vpc_id=network.id,
                     cidr_block=public_cidrs[index],
                     availability_zone=zone,
                     map_public_ip_on_launch=False,  # only the load balancer and NAT live here
-                    tags=named(f"public-{index}"),
-                    opts=child,
+                    tags=self._named(name, f"public-{index}"),
+                    opts=self._child,
                 )
             )
             private.append(
                 ec2.Subnet(
                     f"{name}-private-{index}",
-                    vpc_id=self.vpc.id,
+                    vpc_id=network.id,
                     cidr_block=private_cidrs[index],
                     availability_zone=zone,
-                    tags=named(f"private-{index}"),
-                    opts=child,
+                    tags=self._named(name, f"private-{index}"),
+                    opts=self._child,
                 )
             )
+        return public, private
+
+    def _public_routes(self, name: str, network: ec2.Vpc, public: list[ec2.Subnet]) -> None:
+        """The internet gateway, and the public subnets' default route through it."""
         self.internet_gateway = ec2.InternetGateway(
-            f"{name}-igw", vpc_id=self.vpc.id, tags=named("igw"), opts=child
+            f"{name}-igw", vpc_id=network.id, tags=self._named(name, "igw"), opts=self._child
         )
-        public_routes = ec2.RouteTable(
-            f"{name}-public-rt", vpc_id=self.vpc.id, tags=named("public"), opts=child
+        routes = ec2.RouteTable(
+            f"{name}-public-rt",
+            vpc_id=network.id,
+            tags=self._named(name, "public"),
+            opts=self._child,
         )
         ec2.Route(
             f"{name}-public-default",
-            route_table_id=public_routes.id,
+            route_table_id=routes.id,
             destination_cidr_block="0.0.0.0/0",
             gateway_id=self.internet_gateway.id,
-            opts=child,
+            opts=self._child,
         )
-        # One NAT gateway for both private subnets: see the class docstring for the trade-off.
-        nat_ip = ec2.Eip(f"{name}-nat-ip", domain="vpc", tags=named("nat"), opts=child)
+        for index, subnet in enumerate(public):
+            ec2.RouteTableAssociation(
+                f"{name}-public-assoc-{index}",
+                subnet_id=subnet.id,
+                route_table_id=routes.id,
+                opts=self._child,
+            )
+
+    def _private_routes(
+        self, name: str, network: ec2.Vpc, nat_subnet: ec2.Subnet, private: list[ec2.Subnet]
+    ) -> ec2.RouteTable:
+        """One NAT gateway (see the class docstring for the trade-off) and the private
+        subnets' default route through it."""
+        nat_ip = ec2.Eip(
+            f"{name}-nat-ip", domain="vpc", tags=self._named(name, "nat"), opts=self._child
+        )
         self.nat_gateway = ec2.NatGateway(
             f"{name}-nat",
             allocation_id=nat_ip.id,
-            subnet_id=public[0].id,
-            tags=named("nat"),
+            subnet_id=nat_subnet.id,
+            tags=self._named(name, "nat"),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.internet_gateway]),
         )
-        private_routes = ec2.RouteTable(
-            f"{name}-private-rt", vpc_id=self.vpc.id, tags=named("private"), opts=child
+        routes = ec2.RouteTable(
+            f"{name}-private-rt",
+            vpc_id=network.id,
+            tags=self._named(name, "private"),
+            opts=self._child,
         )
         ec2.Route(
             f"{name}-private-default",
-            route_table_id=private_routes.id,
+            route_table_id=routes.id,
             destination_cidr_block="0.0.0.0/0",
             nat_gateway_id=self.nat_gateway.id,
-            opts=child,
+            opts=self._child,
         )
-        for index in range(ZONES):
-            ec2.RouteTableAssociation(
-                f"{name}-public-assoc-{index}",
-                subnet_id=public[index].id,
-                route_table_id=public_routes.id,
-                opts=child,
-            )
+        for index, subnet in enumerate(private):
             ec2.RouteTableAssociation(
                 f"{name}-private-assoc-{index}",
-                subnet_id=private[index].id,
-                route_table_id=private_routes.id,
-                opts=child,
+                subnet_id=subnet.id,
+                route_table_id=routes.id,
+                opts=self._child,
             )
-        # Artifact traffic to S3 skips the NAT gateway (no per-GB NAT charge; survives a NAT
-        # zone outage). Gateway endpoints are free.
+        return routes
+
+    def _s3_endpoint(self, name: str, network: ec2.Vpc, routes: ec2.RouteTable) -> None:
+        """Artifact traffic to S3 skips the NAT gateway (no per-GB NAT charge; survives a NAT
+        zone outage). Gateway endpoints are free."""
         region = aws.get_region_output(opts=pulumi.InvokeOptions(parent=self)).region
         ec2.VpcEndpoint(
             f"{name}-s3",
-            vpc_id=self.vpc.id,
+            vpc_id=network.id,
             service_name=pulumi.Output.concat("com.amazonaws.", region, ".s3"),
             vpc_endpoint_type="Gateway",
-            route_table_ids=[private_routes.id],
-            tags=named("s3"),
-            opts=child,
+            route_table_ids=[routes.id],
+            tags=self._named(name, "s3"),
+            opts=self._child,
         )
-        return (
-            self.vpc.id,
-            pulumi.Output.all(*[s.id for s in public]),
-            pulumi.Output.all(*[s.id for s in private]),
+
+    def _named(self, name: str, suffix: str) -> dict[str, str]:
+        return {**self._tags, "Name": f"{name}-{suffix}"}
+
+    # ------------------------------------------------------------------ security groups
+
+    def _security_groups(
+        self, name: str, vpc_id: pulumi.Input[str], v: dict[str, Any]
+    ) -> tuple[pulumi.Output[str], pulumi.Output[str]]:
+        """The load balancer's group (80/443 from the allowed CIDRs, out only to the service)
+        and the service's (in only from the load balancer, out on HTTPS). Returns their ids."""
+        self.load_balancer_security_group = ec2.SecurityGroup(
+            f"{name}-lb-sg",
+            vpc_id=vpc_id,
+            description="MLflow load balancer: HTTP/HTTPS from allowed CIDRs",
+            tags=self._tags,
+            opts=self._child,
         )
+        self.service_security_group = ec2.SecurityGroup(
+            f"{name}-service-sg",
+            vpc_id=vpc_id,
+            description="MLflow server tasks: only from the load balancer",
+            tags=self._tags,
+            opts=self._child,
+        )
+        lb_sg = self.load_balancer_security_group.id
+        service_sg = self.service_security_group.id
+        port = v["container_port"]
+        for index, cidr in enumerate(v["allowed_cidrs"]):
+            for web in (80, 443):
+                self._rule(
+                    "in",
+                    f"{name}-lb-in-{web}-{index}",
+                    lb_sg,
+                    web,
+                    cidr_ipv4=cidr,
+                    description=f"HTTP(S) {web} from an allowed range",
+                )
+        self._rule(
+            "out",
+            f"{name}-lb-out-service",
+            lb_sg,
+            port,
+            referenced_security_group_id=service_sg,
+            description="To the server tasks",
+        )
+        self._rule(
+            "in",
+            f"{name}-service-in-lb",
+            service_sg,
+            port,
+            referenced_security_group_id=lb_sg,
+            description="From the load balancer on the container port",
+        )
+        # Tasks call AWS APIs (ECR, Secrets Manager, CloudWatch Logs, S3) over HTTPS only.
+        self._rule(
+            "out",
+            f"{name}-service-out-https",
+            service_sg,
+            443,
+            cidr_ipv4="0.0.0.0/0",
+            description="HTTPS to AWS APIs (ECR, Secrets Manager, Logs, S3)",
+        )
+        return lb_sg, service_sg
+
+    def _database_security_group(
+        self,
+        name: str,
+        vpc_id: pulumi.Input[str],
+        service_sg: pulumi.Output[str],
+        v: dict[str, Any],
+    ) -> pulumi.Output[str | None]:
+        """With a database: its group, in only from the service (and the service's way out
+        to it). No egress rules: a database never opens connections. Returns its id."""
+        self.database_security_group: ec2.SecurityGroup | None = None
+        port = v["database_port"]
+        if port is None:
+            return pulumi.Output.from_input(None)
+        self.database_security_group = ec2.SecurityGroup(
+            f"{name}-db-sg",
+            vpc_id=vpc_id,
+            description="MLflow database: only from the server tasks",
+            tags=self._tags,
+            opts=self._child,
+        )
+        db_sg = self.database_security_group.id
+        self._rule(
+            "in",
+            f"{name}-db-in-service",
+            db_sg,
+            port,
+            referenced_security_group_id=service_sg,
+            description="From the server tasks on the database port",
+        )
+        self._rule(
+            "out",
+            f"{name}-service-out-db",
+            service_sg,
+            port,
+            referenced_security_group_id=db_sg,
+            description="To the database",
+        )
+        return db_sg
+
+    def _rule(
+        self,
+        direction: str,
+        rule_name: str,
+        group_id: pulumi.Input[str],
+        port: int,
+        **target: pulumi.Input[str],
+    ) -> None:
+        """One TCP rule on one port; `target` is the description and the CIDR or group."""
+        rule = vpc.SecurityGroupIngressRule if direction == "in" else vpc.SecurityGroupEgressRule
+        rule(
+            rule_name,
+            security_group_id=group_id,
+            ip_protocol="tcp",
+            from_port=port,
+            to_port=port,
+            tags=self._tags,
+            opts=self._child,
+            **target,
+        )
+
+
+def _validate(args: NetworkArgs) -> dict[str, Any]:
+    """Check the plain inputs before any resource exists; return them with defaults (and the
+    new VPC's subnet CIDRs)."""
+    vpc_cidr = args.get("vpc_cidr") or "10.0.0.0/16"
+    existing_vpc = args.get("vpc_id")
+    public_ids = list(args.get("public_subnet_ids") or [])
+    private_ids = list(args.get("private_subnet_ids") or [])
+    allowed_cidrs = list(args.get("allowed_cidrs") or [])
+    container_port = args.get("container_port", 5000)
+    database_port = args.get("database_port")
+    public_cidrs: list[str] = []
+    private_cidrs: list[str] = []
+    if existing_vpc:
+        for field, ids in (("public_subnet_ids", public_ids), ("private_subnet_ids", private_ids)):
+            if len(ids) < ZONES:
+                raise ValueError(f"{field}: at least {ZONES} subnet ids with vpc_id, got {ids}")
+    elif public_ids or private_ids:
+        raise ValueError("public_subnet_ids/private_subnet_ids: only with vpc_id")
+    else:
+        try:
+            public_cidrs, private_cidrs = subnet_cidrs(vpc_cidr, ZONES)
+        except ValueError as error:
+            raise ValueError(f"vpc_cidr: {vpc_cidr!r}: {error}") from None
+    if not allowed_cidrs:
+        raise ValueError("allowed_cidrs: at least one CIDR (use 0.0.0.0/0 for everyone)")
+    for port_field, port in (("container_port", container_port), ("database_port", database_port)):
+        if port is not None and not 1 <= port <= 65535:
+            raise ValueError(f"{port_field}: {port} is not from 1 to 65535")
+    return {
+        "vpc_cidr": vpc_cidr,
+        "vpc_id": existing_vpc,
+        "public_ids": public_ids,
+        "private_ids": private_ids,
+        "public_cidrs": public_cidrs,
+        "private_cidrs": private_cidrs,
+        "allowed_cidrs": allowed_cidrs,
+        "container_port": container_port,
+        "database_port": database_port,
+    }

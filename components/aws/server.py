@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TypedDict
+from typing import Any, TypedDict
 
 import pulumi
 import pulumi_random as random
@@ -12,13 +12,13 @@ from components.aws.bucket import ArtifactBucket
 from components.aws.database import Database
 from components.aws.identity import Identity
 from components.aws.network import Network
-from components.aws.policies import (
+from components.aws.service import Service
+from components.aws.sizing import (
     DB_ENGINES,
     DB_INSTANCE_CLASSES,
     db_pool_settings,
     server_workers,
 )
-from components.aws.service import Service
 from components.environment import DEFAULT_PORT, DatabaseEndpoint
 from components.vocabulary import CLOUD_SCENARIOS
 
@@ -57,7 +57,7 @@ class MlflowServerArgs(TypedDict, total=False):
     max_replicas: int
     """Autoscaling upper bound. Default max(4, replicas). The servers' database pools are
     sized so that this many tasks fit the `db_size` instance's connection limit
-    (`policies.db_pool_settings`); too many for the size fails before any resource."""
+    (`sizing.db_pool_settings`); too many for the size fails before any resource."""
     cpu: float
     """vCPU per task. Default 1."""
     memory_mb: int
@@ -140,39 +140,37 @@ class MlflowServer(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: MlflowServerArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        scenario = args.get("scenario", "proxied")
-        if scenario not in SCENARIOS:
-            raise ValueError(f"scenario: {scenario!r} is not one of {', '.join(SCENARIOS)}")
-        has_database = scenario != "artifacts-only"
-        engine = args.get("db_engine", "postgresql")
-        if engine not in DB_ENGINES:
-            raise ValueError(f"db_engine: {engine!r} is not one of {', '.join(DB_ENGINES)}")
-        size = args.get("db_size", "small")
-        replicas = args.get("replicas", 2)
-        max_replicas = args.get("max_replicas", max(4, replicas))
-        if has_database:
-            if size not in DB_INSTANCE_CLASSES:
-                raise ValueError(
-                    f"db_size: {size!r} is not one of {', '.join(DB_INSTANCE_CLASSES)}"
-                )
-            # The servers' pools must fit the database at max_replicas: checked here, before
-            # any child exists (Service computes the same figures for its environment).
-            workers = server_workers(float(args.get("cpu", 1.0)), args.get("memory_mb", 2048))
-            db_pool_settings(engine, size, max_replicas, workers)
-        auth = args.get("auth_enabled", has_database)
-        if auth and not has_database:
-            raise ValueError("auth_enabled: basic-auth needs a tracking server, not artifacts-only")
-        client_access = scenario == "direct"
-        if args.get("client_access_key") and not client_access:
-            raise ValueError("client_access_key: only with scenario 'direct'")
-        protect = args.get("deletion_protection", True)
-        tags = dict(args.get("tags") or {})
-        image, image_context = _image_args(args)
-
+        v = _validate(args)
         super().__init__("mlflow-aws:index:MlflowServer", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
+        self._tags = dict(args.get("tags") or {})
+        self._child = pulumi.ResourceOptions(parent=self)
 
-        self.network = Network(
+        self.network = self._network(name, args, v)
+        self.bucket = self._bucket(name, args, v)
+        self.database, endpoint = self._database(name, args, v)
+        self.identity = self._identity(name, args, v)
+        admin_password = self._admin_password(name, args, v)
+        self.service = self._service(name, args, v, endpoint, admin_password)
+
+        none: pulumi.Output[str | None] = pulumi.Output.from_input(None)
+        self.url = self.service.url
+        self.artifact_location = self.bucket.uri
+        self.load_balancer_dns_name = self.service.load_balancer_dns_name
+        self.database_secret_arn = self.database.secret_arn if self.database else none
+        self.admin_username = pulumi.Output.from_input(v["admin_username"]) if v["auth"] else none
+        self.admin_password = admin_password if admin_password is not None else none
+        self.admin_password_secret_arn = self.service.admin_password_secret_arn
+        self.flask_secret_key_secret_arn = self.service.flask_secret_key_secret_arn
+        self.client_policy_arn = self.identity.client_policy_arn
+        self.client_role_arn = self.identity.client_role_arn
+        self.client_access_key_id = self.identity.client_access_key_id
+        self.client_secret_access_key = self.identity.client_secret_access_key
+        self.certificate_validation_records = self.service.certificate_validation_records
+        self.register_outputs({key: getattr(self, key) for key in type(self).__annotations__})
+
+    def _network(self, name: str, args: MlflowServerArgs, v: dict[str, Any]) -> Network:
+        """The VPC (new or given) and the security groups of the tiers."""
+        return Network(
             f"{name}-net",
             {
                 "vpc_cidr": args.get("vpc_cidr", "10.0.0.0/16"),
@@ -181,96 +179,119 @@ class MlflowServer(pulumi.ComponentResource):
                 "private_subnet_ids": args.get("private_subnet_ids", ()),
                 "allowed_cidrs": args.get("allowed_cidrs", ("0.0.0.0/0",)),
                 "container_port": DEFAULT_PORT,
-                "database_port": DB_ENGINES[engine][3] if has_database else None,
-                "tags": tags,
+                "database_port": DB_ENGINES[v["engine"]][3] if v["has_database"] else None,
+                "tags": self._tags,
             },
-            opts=child,
+            opts=self._child,
         )
-        self.bucket = ArtifactBucket(
+
+    def _bucket(self, name: str, args: MlflowServerArgs, v: dict[str, Any]) -> ArtifactBucket:
+        """The artifact bucket."""
+        return ArtifactBucket(
             f"{name}-artifacts",
             {
                 "versioning": args.get("artifact_versioning", True),
                 "noncurrent_version_days": args.get("artifact_noncurrent_days", 30),
                 "force_destroy": args.get("artifact_force_destroy", False),
-                "deletion_protection": protect,
+                "deletion_protection": v["protect"],
                 "kms_key_arn": args.get("artifact_kms_key_arn"),
-                "tags": tags,
+                "tags": self._tags,
             },
-            opts=child,
+            opts=self._child,
         )
-        self.database: Database | None = None
-        endpoint: DatabaseEndpoint | None = None
-        if has_database:
-            self.database = Database(
-                f"{name}-db",
-                {
-                    "subnet_ids": self.network.private_subnet_ids,
-                    "security_group_id": self.network.database_security_group_id.apply(
-                        lambda sg: sg or ""
-                    ),
-                    "engine": engine,
-                    "size": size,
-                    "storage_gb": args.get("db_storage_gb", 20),
-                    "high_availability": args.get("db_high_availability", False),
-                    "backup_retention_days": args.get("db_backup_retention_days", 7),
-                    "deletion_protection": protect,
-                    "kms_key_arn": args.get("db_kms_key_arn"),
-                    "tags": tags,
-                },
-                opts=child,
-            )
-            db = self.database
-            endpoint = DatabaseEndpoint(
-                engine=db.engine,
-                host=db.host,
-                port=db.port,
-                name=db.name,
-                username=db.username,
-                password=db.password,
-                sslmode=db.sslmode,
-            )
-        self.identity = Identity(
+
+    def _database(
+        self, name: str, args: MlflowServerArgs, v: dict[str, Any]
+    ) -> tuple[Database | None, DatabaseEndpoint | None]:
+        """The backend store (not artifacts-only) and its endpoint for the container."""
+        if not v["has_database"]:
+            return None, None
+        db = Database(
+            f"{name}-db",
+            {
+                "subnet_ids": self.network.private_subnet_ids,
+                "security_group_id": self.network.database_security_group_id.apply(
+                    lambda sg: sg or ""
+                ),
+                "engine": v["engine"],
+                "size": v["size"],
+                "storage_gb": args.get("db_storage_gb", 20),
+                "high_availability": args.get("db_high_availability", False),
+                "backup_retention_days": args.get("db_backup_retention_days", 7),
+                "deletion_protection": v["protect"],
+                "kms_key_arn": args.get("db_kms_key_arn"),
+                "tags": self._tags,
+            },
+            opts=self._child,
+        )
+        endpoint = DatabaseEndpoint(
+            engine=db.engine,
+            host=db.host,
+            port=db.port,
+            name=db.name,
+            username=db.username,
+            password=db.password,
+            sslmode=db.sslmode,
+        )
+        return db, endpoint
+
+    def _identity(self, name: str, args: MlflowServerArgs, v: dict[str, Any]) -> Identity:
+        """The task role, and in scenario direct the clients' policy, role and key."""
+        return Identity(
             f"{name}-identity",
             {
                 "bucket_arn": self.bucket.arn,
                 "kms_key_arn": self.bucket.kms_key_arn,
-                "client_access": client_access,
+                "client_access": v["scenario"] == "direct",
                 "client_access_key": args.get("client_access_key", False),
                 "client_principal_arns": args.get("client_principal_arns", ()),
-                "tags": tags,
+                "tags": self._tags,
             },
-            opts=child,
+            opts=self._child,
         )
-        admin_password: pulumi.Output[str] | None = None
-        if auth:
-            given = args.get("admin_password")
-            if given is None:
-                generated = random.RandomPassword(
-                    f"{name}-admin-password",
-                    length=24,
-                    special=True,
-                    override_special="-_.~!#%^*",
-                    min_lower=1,
-                    min_upper=1,
-                    min_numeric=1,
-                    opts=child,
-                )
-                given = generated.result
-            admin_password = pulumi.Output.secret(given)
-        admin_username = args.get("admin_username", "admin")
-        self.service = Service(
+
+    def _admin_password(
+        self, name: str, args: MlflowServerArgs, v: dict[str, Any]
+    ) -> pulumi.Output[str] | None:
+        """With auth: the given admin password, or a generated one (secret either way)."""
+        if not v["auth"]:
+            return None
+        given = args.get("admin_password")
+        if given is None:
+            generated = random.RandomPassword(
+                f"{name}-admin-password",
+                length=24,
+                special=True,
+                override_special="-_.~!#%^*",
+                min_lower=1,
+                min_upper=1,
+                min_numeric=1,
+                opts=self._child,
+            )
+            given = generated.result
+        return pulumi.Output.secret(given)
+
+    def _service(
+        self,
+        name: str,
+        args: MlflowServerArgs,
+        v: dict[str, Any],
+        endpoint: DatabaseEndpoint | None,
+        admin_password: pulumi.Output[str] | None,
+    ) -> Service:
+        """The server tasks behind the load balancer, wired to the other four."""
+        db = self.database
+        return Service(
             f"{name}-server",
             {
-                "scenario": scenario,
+                "scenario": v["scenario"],
                 "artifact_url": self.bucket.uri,
                 "database": endpoint,
-                "database_password_value_from": self.database.password_value_from
-                if self.database
-                else None,
-                "database_secret_arn": self.database.secret_arn if self.database else None,
-                "database_size": size if self.database else None,
-                "auth_enabled": auth,
-                "admin_username": admin_username,
+                "database_password_value_from": db.password_value_from if db else None,
+                "database_secret_arn": db.secret_arn if db else None,
+                "database_size": v["size"] if db else None,
+                "auth_enabled": v["auth"],
+                "admin_username": v["admin_username"],
                 "admin_password": admin_password,
                 "default_permission": args.get("default_permission", "NO_PERMISSIONS"),
                 "domain": args.get("domain"),
@@ -281,50 +302,58 @@ class MlflowServer(pulumi.ComponentResource):
                 "load_balancer_security_group_id": self.network.load_balancer_security_group_id,
                 "service_security_group_id": self.network.service_security_group_id,
                 "task_role_arn": self.identity.task_role_arn,
-                "replicas": replicas,
-                "min_replicas": args.get("min_replicas", replicas),
-                "max_replicas": max_replicas,
+                "replicas": v["replicas"],
+                "min_replicas": args.get("min_replicas", v["replicas"]),
+                "max_replicas": v["max_replicas"],
                 "cpu": args.get("cpu", 1.0),
                 "memory_mb": args.get("memory_mb", 2048),
                 "log_retention_days": args.get("log_retention_days", 30),
-                "image": image,
-                "image_context": image_context or "",
-                "tags": tags,
+                "image": v["image"],
+                "image_context": v["image_context"] or "",
+                "tags": self._tags,
             },
-            opts=child,
+            opts=self._child,
         )
 
-        none: pulumi.Output[str | None] = pulumi.Output.from_input(None)
-        self.url = self.service.url
-        self.artifact_location = self.bucket.uri
-        self.load_balancer_dns_name = self.service.load_balancer_dns_name
-        self.database_secret_arn = self.database.secret_arn if self.database else none
-        self.admin_username = pulumi.Output.from_input(admin_username) if auth else none
-        self.admin_password = admin_password if admin_password is not None else none
-        self.admin_password_secret_arn = self.service.admin_password_secret_arn
-        self.flask_secret_key_secret_arn = self.service.flask_secret_key_secret_arn
-        self.client_policy_arn = self.identity.client_policy_arn
-        self.client_role_arn = self.identity.client_role_arn
-        self.client_access_key_id = self.identity.client_access_key_id
-        self.client_secret_access_key = self.identity.client_secret_access_key
-        self.certificate_validation_records = self.service.certificate_validation_records
-        self.register_outputs(
-            {
-                "url": self.url,
-                "artifact_location": self.artifact_location,
-                "load_balancer_dns_name": self.load_balancer_dns_name,
-                "database_secret_arn": self.database_secret_arn,
-                "admin_username": self.admin_username,
-                "admin_password": self.admin_password,
-                "admin_password_secret_arn": self.admin_password_secret_arn,
-                "flask_secret_key_secret_arn": self.flask_secret_key_secret_arn,
-                "client_policy_arn": self.client_policy_arn,
-                "client_role_arn": self.client_role_arn,
-                "client_access_key_id": self.client_access_key_id,
-                "client_secret_access_key": self.client_secret_access_key,
-                "certificate_validation_records": self.certificate_validation_records,
-            }
-        )
+
+def _validate(args: MlflowServerArgs) -> dict[str, Any]:
+    """Check the plain inputs before any child exists; return the decisions they make."""
+    scenario = args.get("scenario", "proxied")
+    if scenario not in SCENARIOS:
+        raise ValueError(f"scenario: {scenario!r} is not one of {', '.join(SCENARIOS)}")
+    has_database = scenario != "artifacts-only"
+    engine = args.get("db_engine", "postgresql")
+    if engine not in DB_ENGINES:
+        raise ValueError(f"db_engine: {engine!r} is not one of {', '.join(DB_ENGINES)}")
+    size = args.get("db_size", "small")
+    replicas = args.get("replicas", 2)
+    max_replicas = args.get("max_replicas", max(4, replicas))
+    if has_database:
+        if size not in DB_INSTANCE_CLASSES:
+            raise ValueError(f"db_size: {size!r} is not one of {', '.join(DB_INSTANCE_CLASSES)}")
+        # The servers' pools must fit the database at max_replicas: checked here, before
+        # any child exists (Service computes the same figures for its environment).
+        workers = server_workers(float(args.get("cpu", 1.0)), args.get("memory_mb", 2048))
+        db_pool_settings(engine, size, max_replicas, workers)
+    auth = args.get("auth_enabled", has_database)
+    if auth and not has_database:
+        raise ValueError("auth_enabled: basic-auth needs a tracking server, not artifacts-only")
+    if args.get("client_access_key") and scenario != "direct":
+        raise ValueError("client_access_key: only with scenario 'direct'")
+    image, image_context = _image_args(args)
+    return {
+        "scenario": scenario,
+        "has_database": has_database,
+        "engine": engine,
+        "size": size,
+        "replicas": replicas,
+        "max_replicas": max_replicas,
+        "auth": auth,
+        "admin_username": args.get("admin_username", "admin"),
+        "protect": args.get("deletion_protection", True),
+        "image": image,
+        "image_context": image_context,
+    }
 
 
 def _image_args(args: MlflowServerArgs) -> tuple[str | None, str | None]:

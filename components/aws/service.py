@@ -14,18 +14,22 @@ import pulumi_docker_build as docker_build
 import pulumi_random as random
 from pulumi_aws import acm, appautoscaling, cloudwatch, ecr, ecs, iam, lb, secretsmanager
 
-from components.aws.policies import (
+from components.aws.iam import read_secrets_policy, service_assume_role_policy
+from components.aws.naming import context_digest, physical_name
+from components.aws.sizing import (
     DB_ENGINES,
     DB_INSTANCE_CLASSES,
-    context_digest,
+    FARGATE_CPU,
     db_pool_settings,
     fargate_memory_sizes,
-    physical_name,
-    read_secrets_policy,
     server_workers,
-    service_assume_role_policy,
 )
-from components.environment import DEFAULT_PORT, DatabaseEndpoint, server_environment
+from components.environment import (
+    DEFAULT_PORT,
+    DatabaseEndpoint,
+    ServerEnvironment,
+    server_environment,
+)
 
 CONTAINER_NAME = "mlflow"
 EXECUTION_POLICY_ARN = "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"
@@ -48,8 +52,6 @@ SECRET_SUFFIXES = {
     "AUTH_PASSWORD": "admin-password",
     "MLFLOW_FLASK_SERVER_SECRET_KEY": "flask-secret-key",
 }
-FARGATE_CPU = {0.25: 256, 0.5: 512, 1.0: 1024, 2.0: 2048, 4.0: 4096}
-"""vCPU -> Fargate cpu units."""
 
 
 class ServiceArgs(TypedDict, total=False):
@@ -68,7 +70,7 @@ class ServiceArgs(TypedDict, total=False):
     database_size: str | None
     """small, medium or large: the `Database` size, whose connection limit the servers'
     pools are budgeted against at `max_replicas` (MLFLOW_SQLALCHEMYSTORE_POOL_SIZE /
-    _MAX_OVERFLOW, see `policies.db_pool_settings`); with `database`. None: the image's
+    _MAX_OVERFLOW, see `sizing.db_pool_settings`); with `database`. None: the image's
     defaults (10 + 20 per worker), unbudgeted."""
     auth_enabled: bool
     """Run MLflow's basic-auth app. Default False."""
@@ -160,24 +162,51 @@ class Service(pulumi.ComponentResource):
         self, name: str, args: ServiceArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         s = _validate(args)
-        tags = dict(args.get("tags") or {})
         super().__init__("mlflow-aws:index:Service", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
-        invoke = pulumi.InvokeOptions(parent=self)
-        region = aws.get_region_output(opts=invoke).region
-        account_id = aws.get_caller_identity_output(opts=invoke).account_id
-        port = DEFAULT_PORT
+        self._tags = dict(args.get("tags") or {})
+        self._child = pulumi.ResourceOptions(parent=self)
+        domain = args.get("domain")
 
-        # ---- image
+        self.image_ref = self._image(name, args)
+        # The load balancer first: its DNS name is one of the server's public host names.
+        self.load_balancer, self.target_group = self._load_balancer(name, args)
+        listeners, self.certificate_validation_records = self._listeners(name, domain)
+        env = self._environment(name, args, s)
+        value_from, secret_arns = self._secrets(name, args, env)
+        self.execution_role = self._execution_role(name, secret_arns)
+        self.container_definitions = self._container_definitions(name, s, env, value_from)
+        self.task_definition = self._task_definition(name, args, s)
+        self.service = self._ecs_service(name, args, s, listeners)
+        self._autoscaling(name, s)
+
+        none: pulumi.Output[str | None] = pulumi.Output.from_input(None)
+        self.url = (
+            pulumi.Output.from_input(f"https://{domain}")
+            if domain
+            else pulumi.Output.concat("http://", self.load_balancer.dns_name)
+        )
+        self.load_balancer_dns_name = self.load_balancer.dns_name
+        admin = self.secrets.get("AUTH_PASSWORD")
+        flask = self.secrets.get("MLFLOW_FLASK_SERVER_SECRET_KEY")
+        self.admin_password_secret_arn = admin.arn if admin else none
+        self.flask_secret_key_secret_arn = flask.arn if flask else none
+        self.cluster_name = self.cluster.name
+        self.service_name = self.service.name
+        self.register_outputs({key: getattr(self, key) for key in type(self).__annotations__})
+
+    def _image(self, name: str, args: ServiceArgs) -> pulumi.Output[str]:
+        """The image the tasks run: the given reference, or one built here (`_build_image`)."""
         self.repository: ecr.Repository | None = None
         self.image: docker_build.Image | None = None
         if args.get("image"):
-            image_ref: pulumi.Output[str] = pulumi.Output.from_input(args.get("image") or "")
-        else:
-            image_ref = self._build_image(name, Path(args.get("image_context") or ""), tags, child)
+            return pulumi.Output.from_input(args.get("image") or "")
+        return self._build_image(name, Path(args.get("image_context") or ""))
 
-        # ---- load balancer first: its DNS name is one of the server's public host names
-        self.load_balancer = lb.LoadBalancer(
+    def _load_balancer(
+        self, name: str, args: ServiceArgs
+    ) -> tuple[lb.LoadBalancer, lb.TargetGroup]:
+        """The internet-facing ALB and the target group the tasks register in (by IP)."""
+        load_balancer = lb.LoadBalancer(
             f"{name}-alb",
             load_balancer_type="application",
             internal=False,
@@ -185,12 +214,12 @@ class Service(pulumi.ComponentResource):
             subnets=args["public_subnet_ids"],
             idle_timeout=IDLE_TIMEOUT_SECONDS,
             drop_invalid_header_fields=True,
-            tags=tags,
-            opts=child,
+            tags=self._tags,
+            opts=self._child,
         )
-        self.target_group = lb.TargetGroup(
+        target_group = lb.TargetGroup(
             f"{name}-tg",
-            port=port,
+            port=DEFAULT_PORT,
             protocol="HTTP",
             target_type="ip",  # Fargate tasks register by IP (awsvpc networking)
             vpc_id=args["vpc_id"],
@@ -204,40 +233,28 @@ class Service(pulumi.ComponentResource):
                 "healthy_threshold": 2,
                 "unhealthy_threshold": 3,
             },
-            tags=tags,
-            opts=child,
+            tags=self._tags,
+            opts=self._child,
         )
+        return load_balancer, target_group
+
+    def _listeners(
+        self, name: str, domain: str | None
+    ) -> tuple[list[pulumi.Resource], pulumi.Output[list[dict[str, str]]]]:
+        """HTTP forwarding, or with a domain: HTTPS (`_certificate`) and HTTP redirected to it.
+
+        Returns the listeners and the certificate's DNS validation records ([] without one).
+        """
         forward: lb.ListenerDefaultActionArgsDict = {
             "type": "forward",
             "target_group_arn": self.target_group.arn,
         }
-        domain = args.get("domain")
         self.certificate: acm.Certificate | None = None
         listeners: list[pulumi.Resource] = []
-        validation_records: pulumi.Output[list[dict[str, str]]] = pulumi.Output.from_input([])
+        records: pulumi.Output[list[dict[str, str]]] = pulumi.Output.from_input([])
+        http_action: lb.ListenerDefaultActionArgsDict = forward
         if domain:
-            # DNS-validated: `pulumi up` waits (up to 75 min) until the validation record
-            # (output certificateValidationRecords, also in the ACM console) is in DNS.
-            self.certificate = acm.Certificate(
-                f"{name}-cert",
-                domain_name=domain,
-                validation_method="DNS",
-                tags=tags,
-                opts=child,
-            )
-            validation_records = self.certificate.domain_validation_options.apply(
-                lambda options: [
-                    {
-                        "name": o.resource_record_name or "",
-                        "type": o.resource_record_type or "",
-                        "value": o.resource_record_value or "",
-                    }
-                    for o in options
-                ]
-            )
-            validation = acm.CertificateValidation(
-                f"{name}-cert-validation", certificate_arn=self.certificate.arn, opts=child
-            )
+            certificate_arn, records = self._certificate(name, domain)
             listeners.append(
                 lb.Listener(
                     f"{name}-https",
@@ -245,18 +262,16 @@ class Service(pulumi.ComponentResource):
                     port=443,
                     protocol="HTTPS",
                     ssl_policy=TLS_POLICY,
-                    certificate_arn=validation.certificate_arn,
+                    certificate_arn=certificate_arn,
                     default_actions=[forward],
-                    tags=tags,
-                    opts=child,
+                    tags=self._tags,
+                    opts=self._child,
                 )
             )
-            http_action: lb.ListenerDefaultActionArgsDict = {
+            http_action = {
                 "type": "redirect",
                 "redirect": {"port": "443", "protocol": "HTTPS", "status_code": "HTTP_301"},
             }
-        else:
-            http_action = forward
         listeners.append(
             lb.Listener(
                 f"{name}-http",
@@ -264,22 +279,54 @@ class Service(pulumi.ComponentResource):
                 port=80,
                 protocol="HTTP",
                 default_actions=[http_action],
-                tags=tags,
-                opts=child,
+                tags=self._tags,
+                opts=self._child,
             )
         )
+        return listeners, records
 
-        # ---- the container environment, from the image's contract
+    def _certificate(
+        self, name: str, domain: str
+    ) -> tuple[pulumi.Output[str], pulumi.Output[list[dict[str, str]]]]:
+        """The domain's ACM certificate: its validated ARN and its DNS validation records.
+
+        DNS-validated: `pulumi up` waits (up to 75 min) until the validation record (output
+        certificateValidationRecords, also in the ACM console) is in DNS.
+        """
+        self.certificate = acm.Certificate(
+            f"{name}-cert",
+            domain_name=domain,
+            validation_method="DNS",
+            tags=self._tags,
+            opts=self._child,
+        )
+        records = self.certificate.domain_validation_options.apply(
+            lambda options: [
+                {
+                    "name": o.resource_record_name or "",
+                    "type": o.resource_record_type or "",
+                    "value": o.resource_record_value or "",
+                }
+                for o in options
+            ]
+        )
+        validation = acm.CertificateValidation(
+            f"{name}-cert-validation", certificate_arn=self.certificate.arn, opts=self._child
+        )
+        return validation.certificate_arn, records
+
+    def _environment(self, name: str, args: ServiceArgs, s: dict[str, Any]) -> ServerEnvironment:
+        """The container environment from the image's contract (and, with auth, the Flask key)."""
         self.flask_secret_key: random.RandomPassword | None = None
         flask_key: pulumi.Output[str] | None = None
         if s["auth_enabled"]:
             # One key for every task: a session or CSRF token made by one replica is valid
             # on all of them.
             self.flask_secret_key = random.RandomPassword(
-                f"{name}-flask-key", length=48, special=False, opts=child
+                f"{name}-flask-key", length=48, special=False, opts=self._child
             )
             flask_key = pulumi.Output.secret(self.flask_secret_key.result)
-        env = server_environment(
+        return server_environment(
             scenario=s["scenario"],
             artifact_url=args["artifact_url"],
             database=args.get("database"),
@@ -288,13 +335,23 @@ class Service(pulumi.ComponentResource):
             admin_password=args.get("admin_password"),
             flask_secret_key=flask_key,
             default_permission=args.get("default_permission", "NO_PERMISSIONS"),
-            public_hostnames=[self.load_balancer.dns_name, domain or "", *s["allowed_hosts"]],
-            port=port,
+            public_hostnames=[
+                self.load_balancer.dns_name,
+                args.get("domain") or "",
+                *s["allowed_hosts"],
+            ],
+            port=DEFAULT_PORT,
             workers=s["workers"],
             extra_plain=_pool_environment(s["db_pool"]),
         )
 
-        # ---- secrets: one Secrets Manager secret per value, except the database's own
+    def _secrets(
+        self, name: str, args: ServiceArgs, env: ServerEnvironment
+    ) -> tuple[dict[str, pulumi.Input[str]], list[pulumi.Input[str]]]:
+        """One Secrets Manager secret per secret value, except the database's own.
+
+        Returns each variable's ECS `valueFrom` and the ARNs the execution role may read.
+        """
         value_from: dict[str, pulumi.Input[str]] = {}
         secret_arns: list[pulumi.Input[str]] = []
         self.secrets: dict[str, secretsmanager.Secret] = {}
@@ -307,62 +364,74 @@ class Service(pulumi.ComponentResource):
             secret = secretsmanager.Secret(
                 f"{name}-{suffix}",
                 description=f"MLflow server: {variable}",
-                tags=tags,
-                opts=child,
+                tags=self._tags,
+                opts=self._child,
             )
             secretsmanager.SecretVersion(
                 f"{name}-{suffix}",
                 secret_id=secret.id,
                 secret_string=pulumi.Output.secret(value),
-                opts=child,
+                opts=self._child,
             )
             self.secrets[variable] = secret
             value_from[variable] = secret.arn
             secret_arns.append(secret.arn)
+        return value_from, secret_arns
 
-        # ---- execution role: the ECS agent pulls the image, writes logs, reads the secrets
-        self.execution_role = iam.Role(
+    def _execution_role(self, name: str, secret_arns: list[pulumi.Input[str]]) -> iam.Role:
+        """The role of the ECS agent: pulls the image, writes logs, reads exactly the secrets."""
+        account_id = aws.get_caller_identity_output(opts=pulumi.InvokeOptions(parent=self))
+        role = iam.Role(
             f"{name}-execution",
             description="MLflow server: ECS agent (image pull, logs, container secrets)",
-            assume_role_policy=account_id.apply(
+            assume_role_policy=account_id.account_id.apply(
                 lambda account: json.dumps(
                     service_assume_role_policy("ecs-tasks.amazonaws.com", account)
                 )
             ),
-            tags=tags,
-            opts=child,
+            tags=self._tags,
+            opts=self._child,
         )
         iam.RolePolicyAttachment(
             f"{name}-execution",
-            role=self.execution_role.name,
+            role=role.name,
             policy_arn=EXECUTION_POLICY_ARN,
-            opts=child,
+            opts=self._child,
         )
         if secret_arns:
             iam.RolePolicy(
                 f"{name}-execution-secrets",
-                role=self.execution_role.id,
+                role=role.id,
                 policy=pulumi.Output.all(*secret_arns).apply(
                     lambda arns: json.dumps(read_secrets_policy(arns))
                 ),
-                opts=child,
+                opts=self._child,
             )
+        return role
 
-        # ---- logs, cluster, task definition
+    def _container_definitions(
+        self,
+        name: str,
+        s: dict[str, Any],
+        env: ServerEnvironment,
+        value_from: dict[str, pulumi.Input[str]],
+    ) -> pulumi.Output[str]:
+        """The log group, and the one container: image, port, environment, secrets, logs,
+        health check."""
+        region = aws.get_region_output(opts=pulumi.InvokeOptions(parent=self)).region
         self.log_group = cloudwatch.LogGroup(
-            f"{name}-logs", retention_in_days=s["log_retention_days"], tags=tags, opts=child
-        )
-        self.cluster = ecs.Cluster(
-            f"{name}-cluster",
-            settings=[{"name": "containerInsights", "value": "enabled"}],
-            tags=tags,
-            opts=child,
+            f"{name}-logs",
+            retention_in_days=s["log_retention_days"],
+            tags=self._tags,
+            opts=self._child,
         )
         container = {
             "name": CONTAINER_NAME,
-            "image": image_ref,
+            "image": self.image_ref,
             "essential": True,
-            "portMappings": [{"containerPort": port, "hostPort": port, "protocol": "tcp"}],
+            "portMappings": [
+                {"containerPort": DEFAULT_PORT, "hostPort": DEFAULT_PORT, "protocol": "tcp"}
+            ],
             "environment": [{"name": k, "value": env.plain[k]} for k in sorted(env.plain)],
             "secrets": [{"name": k, "valueFrom": value_from[k]} for k in sorted(value_from)],
             "logConfiguration": {
@@ -382,8 +451,13 @@ class Service(pulumi.ComponentResource):
             },
             "stopTimeout": 30,  # uvicorn finishes in-flight requests on SIGTERM
         }
-        self.container_definitions = pulumi.Output.json_dumps([container])
-        self.task_definition = ecs.TaskDefinition(
+        return pulumi.Output.json_dumps([container])
+
+    def _task_definition(
+        self, name: str, args: ServiceArgs, s: dict[str, Any]
+    ) -> ecs.TaskDefinition:
+        """The Fargate task: size, roles and the container definitions."""
+        return ecs.TaskDefinition(
             f"{name}-task",
             family=physical_name(pulumi.get_project(), pulumi.get_stack(), name, max_length=255),
             cpu=str(FARGATE_CPU[s["cpu"]]),
@@ -394,10 +468,26 @@ class Service(pulumi.ComponentResource):
             execution_role_arn=self.execution_role.arn,
             task_role_arn=args["task_role_arn"],
             container_definitions=self.container_definitions,
-            tags=tags,
-            opts=child,
+            tags=self._tags,
+            opts=self._child,
         )
-        self.service = ecs.Service(
+
+    def _ecs_service(
+        self,
+        name: str,
+        args: ServiceArgs,
+        s: dict[str, Any],
+        listeners: list[pulumi.Resource],
+    ) -> ecs.Service:
+        """The cluster and the ECS service: private tasks behind the target group, rolling
+        deployments with a circuit breaker."""
+        self.cluster = ecs.Cluster(
+            f"{name}-cluster",
+            settings=[{"name": "containerInsights", "value": "enabled"}],
+            tags=self._tags,
+            opts=self._child,
+        )
+        return ecs.Service(
             f"{name}-service",
             cluster=self.cluster.arn,
             task_definition=self.task_definition.arn,
@@ -413,7 +503,7 @@ class Service(pulumi.ComponentResource):
                 {
                     "target_group_arn": self.target_group.arn,
                     "container_name": CONTAINER_NAME,
-                    "container_port": port,
+                    "container_port": DEFAULT_PORT,
                 }
             ],
             deployment_circuit_breaker={"enable": True, "rollback": True},
@@ -422,7 +512,7 @@ class Service(pulumi.ComponentResource):
             health_check_grace_period_seconds=HEALTH_GRACE_SECONDS,
             propagate_tags="SERVICE",
             enable_ecs_managed_tags=True,
-            tags=tags,
+            tags=self._tags,
             opts=pulumi.ResourceOptions(
                 parent=self,
                 # The target group must be attached to the load balancer first.
@@ -431,6 +521,9 @@ class Service(pulumi.ComponentResource):
                 ignore_changes=["desired_count"],
             ),
         )
+
+    def _autoscaling(self, name: str, s: dict[str, Any]) -> appautoscaling.Policy:
+        """Target tracking on the tasks' average CPU, between min and max replicas."""
         scaling = appautoscaling.Target(
             f"{name}-scaling",
             service_namespace="ecs",
@@ -438,10 +531,10 @@ class Service(pulumi.ComponentResource):
             resource_id=pulumi.Output.concat("service/", self.cluster.name, "/", self.service.name),
             min_capacity=s["min_replicas"],
             max_capacity=s["max_replicas"],
-            tags=tags,
-            opts=child,
+            tags=self._tags,
+            opts=self._child,
         )
-        appautoscaling.Policy(
+        return appautoscaling.Policy(
             f"{name}-cpu",
             policy_type="TargetTrackingScaling",
             service_namespace=scaling.service_namespace,
@@ -455,41 +548,12 @@ class Service(pulumi.ComponentResource):
                 "scale_in_cooldown": 300,
                 "scale_out_cooldown": 60,
             },
-            opts=child,
+            opts=self._child,
         )
 
-        none: pulumi.Output[str | None] = pulumi.Output.from_input(None)
-        self.url = (
-            pulumi.Output.from_input(f"https://{domain}")
-            if domain
-            else pulumi.Output.concat("http://", self.load_balancer.dns_name)
-        )
-        self.load_balancer_dns_name = self.load_balancer.dns_name
-        admin = self.secrets.get("AUTH_PASSWORD")
-        flask = self.secrets.get("MLFLOW_FLASK_SERVER_SECRET_KEY")
-        self.admin_password_secret_arn = admin.arn if admin else none
-        self.flask_secret_key_secret_arn = flask.arn if flask else none
-        self.certificate_validation_records = validation_records
-        self.cluster_name = self.cluster.name
-        self.service_name = self.service.name
-        self.image_ref = image_ref
-        self.register_outputs(
-            {
-                "url": self.url,
-                "load_balancer_dns_name": self.load_balancer_dns_name,
-                "admin_password_secret_arn": self.admin_password_secret_arn,
-                "flask_secret_key_secret_arn": self.flask_secret_key_secret_arn,
-                "certificate_validation_records": self.certificate_validation_records,
-                "cluster_name": self.cluster_name,
-                "service_name": self.service_name,
-                "image_ref": self.image_ref,
-                "container_definitions": self.container_definitions,
-            }
-        )
-
-    def _build_image(
-        self, name: str, context: Path, tags: dict[str, str], child: pulumi.ResourceOptions
-    ) -> pulumi.Output[str]:
+    def _build_image(self, name: str, context: Path) -> pulumi.Output[str]:
+        """An ECR repository, its expiry policy, and the image built from `context` and pushed."""
+        tags, child = self._tags, self._child
         self.repository = ecr.Repository(
             f"{name}-repo",
             image_tag_mutability="IMMUTABLE",  # a tag is a content digest: never overwritten

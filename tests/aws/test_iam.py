@@ -1,0 +1,96 @@
+"""IAM and bucket policy documents, and the KMS key ARN check (`components/aws/iam.py`)."""
+
+from __future__ import annotations
+
+import pytest
+
+from components.aws import iam
+
+BUCKET = "arn:aws:s3:::mlflow-artifacts-1a2b3c"
+KEY = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+SECRET = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:db-AbCdEf"
+
+
+def test_bucket_access_policy_is_least_privilege() -> None:
+    doc = iam.bucket_access_policy(BUCKET)
+    assert doc["Version"] == "2012-10-17"
+    listing, objects = doc["Statement"]
+    assert listing["Resource"] == BUCKET
+    assert set(listing["Action"]) == {
+        "s3:ListBucket",
+        "s3:GetBucketLocation",
+        "s3:ListBucketMultipartUploads",
+    }
+    assert objects["Resource"] == f"{BUCKET}/*"
+    assert set(objects["Action"]) == {
+        "s3:GetObject",
+        "s3:PutObject",
+        "s3:DeleteObject",
+        "s3:AbortMultipartUpload",
+        "s3:ListMultipartUploadParts",
+    }
+    for statement in doc["Statement"]:
+        assert statement["Effect"] == "Allow"
+        assert not any("*" in a for a in statement["Action"])
+
+
+def test_bucket_access_policy_with_a_kms_key_names_only_that_key() -> None:
+    doc = iam.bucket_access_policy(BUCKET, KEY)
+    kms = doc["Statement"][-1]
+    assert kms["Resource"] == KEY
+    assert kms["Action"] == ["kms:Decrypt", "kms:GenerateDataKey"]
+
+
+@pytest.mark.parametrize("bad", ["*", "arn:aws:s3:::", "mlflow-bucket", "arn:aws:s3:::*"[:-1]])
+def test_bucket_access_policy_refuses_a_non_bucket_arn(bad: str) -> None:
+    with pytest.raises(ValueError, match="bucket_arn"):
+        iam.bucket_access_policy(bad)
+
+
+def test_tls_only_policy_denies_plain_http_on_bucket_and_objects() -> None:
+    (deny,) = iam.tls_only_bucket_policy(BUCKET)["Statement"]
+    assert deny["Effect"] == "Deny"
+    assert deny["Principal"] == "*"
+    assert deny["Resource"] == [BUCKET, f"{BUCKET}/*"]
+    assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+
+
+def test_read_secrets_policy_names_exactly_the_secrets() -> None:
+    other = SECRET.replace("db-", "admin-")
+    (statement,) = iam.read_secrets_policy([other, SECRET, SECRET])["Statement"]
+    assert statement["Action"] == ["secretsmanager:GetSecretValue"]
+    assert statement["Resource"] == sorted([SECRET, other])
+    with pytest.raises(ValueError, match="secret_arns"):
+        iam.read_secrets_policy([])
+    with pytest.raises(ValueError, match="secret_arns"):
+        iam.read_secrets_policy(["*"])
+
+
+def test_service_trust_is_limited_to_the_account() -> None:
+    (statement,) = iam.service_assume_role_policy("ecs-tasks.amazonaws.com", "123456789012")[
+        "Statement"
+    ]
+    assert statement["Principal"] == {"Service": "ecs-tasks.amazonaws.com"}
+    assert statement["Condition"] == {"StringEquals": {"aws:SourceAccount": "123456789012"}}
+
+
+def test_client_trust_account_or_given_principals() -> None:
+    (default,) = iam.client_assume_role_policy("123456789012")["Statement"]
+    assert default["Principal"] == {"AWS": "arn:aws:iam::123456789012:root"}
+    assert default["Condition"] == {"StringEquals": {"aws:PrincipalAccount": "123456789012"}}
+    ci = "arn:aws:iam::123456789012:role/ci"
+    (given,) = iam.client_assume_role_policy("123456789012", [ci])["Statement"]
+    assert given["Principal"] == {"AWS": [ci]}
+    with pytest.raises(ValueError, match="account_id"):
+        iam.client_assume_role_policy("12345")
+    with pytest.raises(ValueError, match="principal_arns"):
+        iam.client_assume_role_policy("123456789012", ["*"])
+
+
+def test_check_kms_key_arn_takes_key_arns_only() -> None:
+    iam.check_kms_key_arn("kms_key_arn", None)
+    iam.check_kms_key_arn("kms_key_arn", KEY)
+    iam.check_kms_key_arn("k", "arn:aws-us-gov:kms:us-gov-west-1:123456789012:key/abc-1")
+    for bad in ("alias/mlflow", "arn:aws:kms:eu-west-1:123456789012:alias/mlflow", "key/abc"):
+        with pytest.raises(ValueError, match=r"^kms_key_arn: .* is not a KMS key ARN"):
+            iam.check_kms_key_arn("kms_key_arn", bad)
