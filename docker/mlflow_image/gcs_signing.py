@@ -11,7 +11,10 @@ roles/iam.serviceAccountTokenCreator on that account); MLflow 3.17.2 never passe
 `install()` wraps `Blob.generate_signed_url` so that, when the client's credentials cannot
 sign but name a service account, those two arguments are added. Credentials that can sign
 (a key file, GOOGLE_AUTH_STRING) and explicit arguments are left alone. The image loads it
-in every server process through `gcs_boot/sitecustomize.py` when the artifact root is gs://.
+in every server process through `gcs_boot/sitecustomize.py` when the artifact root is gs://,
+as an import hook (`install_on_import`): google-cloud-storage is not imported at start, so a
+uvicorn worker boots as fast as without it, and the wrapper is in place the moment MLflow
+imports `google.cloud.storage.blob`.
 """
 
 # google-cloud-storage is imported only when installing: the entrypoint must stay fast.
@@ -20,9 +23,15 @@ in every server process through `gcs_boot/sitecustomize.py` when the artifact ro
 from __future__ import annotations
 
 import functools
+import importlib.abc
+import importlib.machinery
+import sys
+from collections.abc import Sequence
+from types import ModuleType
 from typing import Any
 
 MARKER = "_mlflow_image_iam_signing"
+TARGET = "google.cloud.storage.blob"
 
 
 def iam_signing_arguments(credentials: Any) -> dict[str, str]:
@@ -43,10 +52,10 @@ def iam_signing_arguments(credentials: Any) -> dict[str, str]:
     return {"service_account_email": email, "access_token": credentials.token}
 
 
-def install() -> bool:
+def install(blob_module: ModuleType | None = None) -> bool:
     """Wrap `Blob.generate_signed_url` once; True when this call installed the wrapper."""
-    from google.cloud.storage import blob as blob_module
-
+    if blob_module is None:
+        from google.cloud.storage import blob as blob_module
     original = blob_module.Blob.generate_signed_url
     if getattr(original, MARKER, False):
         return False
@@ -62,3 +71,43 @@ def install() -> bool:
     setattr(generate_signed_url, MARKER, True)
     blob_module.Blob.generate_signed_url = generate_signed_url
     return True
+
+
+class _InstallAfterLoad(importlib.abc.Loader):
+    """Runs the real loader, then `install` on the freshly executed module."""
+
+    def __init__(self, inner: importlib.abc.Loader) -> None:
+        self.inner = inner
+
+    def create_module(self, spec: importlib.machinery.ModuleSpec) -> ModuleType | None:
+        return self.inner.create_module(spec)
+
+    def exec_module(self, module: ModuleType) -> None:
+        self.inner.exec_module(module)
+        install(module)
+
+
+class _PatchOnImport(importlib.abc.MetaPathFinder):
+    """Finds `google.cloud.storage.blob` through the other finders and wraps its loader."""
+
+    def find_spec(
+        self, fullname: str, path: Sequence[str] | None, target: ModuleType | None = None
+    ) -> importlib.machinery.ModuleSpec | None:
+        if fullname != TARGET:
+            return None
+        for finder in sys.meta_path:
+            if finder is self or not hasattr(finder, "find_spec"):
+                continue
+            spec = finder.find_spec(fullname, path, target)
+            if spec is not None and spec.loader is not None:
+                spec.loader = _InstallAfterLoad(spec.loader)
+                return spec
+        return None
+
+
+def install_on_import() -> None:
+    """Install now if google-cloud-storage is loaded, else when it first is."""
+    if TARGET in sys.modules:
+        install(sys.modules[TARGET])
+    elif not any(isinstance(f, _PatchOnImport) for f in sys.meta_path):
+        sys.meta_path.insert(0, _PatchOnImport())

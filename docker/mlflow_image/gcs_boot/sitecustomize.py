@@ -4,4 +4,4 @@ IAM when the credentials hold no key (see `mlflow_image.gcs_signing`)."""
 
 from mlflow_image import gcs_signing
 
-gcs_signing.install()
+gcs_signing.install_on_import()
