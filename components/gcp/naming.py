@@ -78,6 +78,17 @@ def run_app_host(service_name: str, project_number: str, region: str) -> str:
     return f"{service_name}-{project_number}.{region}.run.app"
 
 
+def unserved_host_warning(host: str, urls: list[str]) -> str | None:
+    """A warning when Cloud Run reports the URLs it serves and https://`host` is not one of
+    them (MLflow would then refuse the run.app URL); None when it is, or nothing is known."""
+    if not urls or f"https://{host}" in urls:
+        return None
+    return (
+        f"Cloud Run serves {', '.join(urls)}, not the computed https://{host}: MLflow will "
+        "refuse requests to the run.app URL (PUBLIC_HOSTNAMES)"
+    )
+
+
 def socket_host(connection_name: str) -> str:
     """DB_HOST for Cloud Run's Cloud SQL connection: `/cloudsql/PROJECT:REGION:INSTANCE`.
 

@@ -23,6 +23,7 @@ from components.gcp.naming import (
     image_repository_url,
     physical_name,
     run_app_host,
+    unserved_host_warning,
 )
 from components.gcp.naming import labels as gcp_labels
 from components.gcp.secrets import SecretRef
@@ -401,12 +402,9 @@ class Service(pulumi.ComponentResource):
 
 
 def _warn_unless_served(values: list[Any]) -> None:
-    host, urls = values[0], values[1] or []
-    if urls and f"https://{host}" not in urls:
-        pulumi.log.warn(
-            f"Cloud Run serves {', '.join(urls)}, not the computed https://{host}: MLflow "
-            "will refuse requests to the run.app URL (PUBLIC_HOSTNAMES)"
-        )
+    warning = unserved_host_warning(str(values[0]), list(values[1] or []))
+    if warning:
+        pulumi.log.warn(warning)
 
 
 def _validate(args: ServiceArgs) -> dict[str, Any]:

@@ -10,6 +10,7 @@ import sys
 from collections import Counter
 from typing import Any
 
+import pulumi
 import pytest
 from mlflow_image import contract
 
@@ -565,21 +566,24 @@ def test_domain_mapping_and_hosts() -> None:
     assert environment(result)["PUBLIC_HOSTNAMES"] == f"{RUN_APP_HOST},mlflow.example.com"
 
 
-def test_run_app_host_matches_what_cloud_run_reports() -> None:
+def test_run_app_host_is_checked_against_what_cloud_run_reports(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The mock reports URLs as Cloud Run's API does (deterministic + hashed): no warning.
+    Reported without the computed host, `pulumi up` warns."""
+    warnings: list[str] = []
+    monkeypatch.setattr(pulumi.log, "warn", lambda message, *a, **k: warnings.append(message))
     result = run()
-    service = result.mocks.one("gcp:cloudrunv2/service:Service")
-    # The mock reports the URLs the way Cloud Run's API does (deterministic + hashed).
-    reported = harness.OUTPUTS["gcp:cloudrunv2/service:Service"](_mock_args(service))["urls"]
-    assert f"https://{result.outputs['runAppHost']}" in reported
-    assert result.outputs["trackingUri"] == f"https://{RUN_APP_HOST}"
+    assert result.outputs["trackingUri"] == f"https://{RUN_APP_HOST}" and not warnings
+    original = harness.OUTPUTS["gcp:cloudrunv2/service:Service"]
 
+    def hashed_only(args: Any) -> dict[str, Any]:
+        outputs = original(args)
+        return {**outputs, "urls": [outputs["uri"]]}
 
-def _mock_args(resource: harness.Registered) -> Any:
-    class Args:
-        name = resource.name
-        inputs = resource.inputs
-
-    return Args()
+    monkeypatch.setitem(harness.OUTPUTS, "gcp:cloudrunv2/service:Service", hashed_only)
+    run()
+    assert any(f"not the computed https://{RUN_APP_HOST}" in w for w in warnings)
 
 
 def test_no_deletion_protection_when_asked() -> None:
