@@ -21,7 +21,6 @@ from tests.local import mocks as _local_mocks  # noqa: F401  # the program's res
 # (config, secret keys, key named in the error, text the error must show: value or allowed)
 INVALID: list[tuple[dict[str, Any], tuple[str, ...], str, str]] = [
     ({"cloud": "mars"}, (), "cloud", "'mars'"),
-    ({"cloud": "gcp"}, (), "cloud", "planned, not built yet"),
     ({"cloud": "azure"}, (), "cloud", "'azure'"),
     ({"scenario": "bogus"}, (), "scenario", "'bogus'"),
     ({"cloud": "aws", "scenario": "local-server"}, (), "scenario", "'local-server'"),
@@ -82,7 +81,12 @@ INVALID: list[tuple[dict[str, Any], tuple[str, ...], str, str]] = [
     ({"cloud": "aws", "dbEngine": "mysql"}, (), "dbEngine", "authEnabled is true"),
     ({"cloud": "aws", "artifactNoncurrentDays": "0"}, (), "artifactNoncurrentDays", "1 to 3650"),
     ({"artifactForceDestroy": "nope"}, (), "artifactForceDestroy", "true or false"),
-    ({"scenario": "direct", "clientAccessKey": "true"}, (), "clientAccessKey", "cloud 'aws'"),
+    (
+        {"scenario": "direct", "clientAccessKey": "true"},
+        (),
+        "clientAccessKey",
+        "clouds 'aws', 'gcp'",
+    ),
     (
         {"cloud": "aws", "scenario": "proxied", "clientAccessKey": "true"},
         (),
@@ -183,7 +187,14 @@ INVALID_BY_KEY: dict[str, tuple[dict[str, str], str]] = {
     "privateSubnetIds": (_EXISTING_VPC, '["x"]'),
     "deletionProtection": ({}, "x"),
     "tags": ({}, "[]"),
+    "dbPrivateIp": ({"cloud": "gcp"}, "x"),
+    "dbTier": ({"cloud": "gcp"}, "n1-standard-1"),
+    "clientMembers": ({"cloud": "gcp", "scenario": "direct"}, '["ana@example.com"]'),
+    "kmsKeyName": ({"cloud": "gcp"}, "alias/x"),
+    "iapMembers": ({"cloud": "gcp"}, '["allUsers"]'),
 }
+GCP_PROVIDER = {"gcp:project": "ml-platform-prod", "gcp:region": "europe-west1"}
+"""The GCP provider's project and region (ignored by the other clouds)."""
 
 
 def test_every_known_key_has_an_invalid_case() -> None:
@@ -193,9 +204,9 @@ def test_every_known_key_has_an_invalid_case() -> None:
 @pytest.mark.parametrize("key", list(INVALID_BY_KEY))
 def test_every_known_key_is_read(key: str) -> None:
     base, bad = INVALID_BY_KEY[key]
-    parse_config(base, frozenset({"adminPassword"}))  # the base alone is valid
+    parse_config(base, frozenset({"adminPassword"}), GCP_PROVIDER)  # the base alone is valid
     with pytest.raises(ConfigError, match=f"^mlflow:{key}: "):
-        parse_config({**base, key: bad}, frozenset({"adminPassword"}))
+        parse_config({**base, key: bad}, frozenset({"adminPassword"}), GCP_PROVIDER)
 
 
 # parse_config without mocks.
