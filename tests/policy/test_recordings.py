@@ -24,6 +24,7 @@ from components import vocabulary
 from policy import rules
 from tests import harness
 from tests.aws.conftest import AWS_INVOKES, AWS_OUTPUTS
+from tests.gcp.conftest import GCP_INVOKES, GCP_OUTPUTS, PROJECT, REGION
 from tests.local.mocks import LOCAL_OUTPUTS
 
 PRODUCTION = "production"
@@ -80,10 +81,15 @@ RECORDINGS = [
             },
         ),
     ),
-    # GCP and Azure, once their branches are merged (both pass every policy and reach every
-    # one, tried on a trial merge on 2026-11-30):
-    # *cloud("gcp", GCP_OUTPUTS, GCP_INVOKES, variants=({"domain": "mlflow.example.com"},),
-    #        env={"GOOGLE_PROJECT": PROJECT, "GOOGLE_REGION": REGION}),
+    *cloud(
+        "gcp",
+        GCP_OUTPUTS,
+        GCP_INVOKES,
+        variants=({"domain": "mlflow.example.com"},),
+        env={"GOOGLE_PROJECT": PROJECT, "GOOGLE_REGION": REGION},
+    ),
+    # Azure, once its branch is merged (it passes every policy and reaches every one, tried
+    # on a trial merge on 2026-11-30):
     # *cloud("azure", AZURE_OUTPUTS, AZURE_INVOKES, config={"azure-native:location": LOCATION}),
 ]
 
