@@ -22,7 +22,6 @@ from tests.local import mocks as _local_mocks  # noqa: F401  # the program's res
 INVALID: list[tuple[dict[str, Any], tuple[str, ...], str, str]] = [
     ({"cloud": "mars"}, (), "cloud", "'mars'"),
     ({"cloud": "gcp"}, (), "cloud", "planned, not built yet"),
-    ({"cloud": "azure"}, (), "cloud", "'azure'"),
     ({"scenario": "bogus"}, (), "scenario", "'bogus'"),
     ({"cloud": "aws", "scenario": "local-server"}, (), "scenario", "'local-server'"),
     ({"dbEngine": "oracle"}, (), "dbEngine", "'oracle'"),
@@ -82,7 +81,7 @@ INVALID: list[tuple[dict[str, Any], tuple[str, ...], str, str]] = [
     ({"cloud": "aws", "dbEngine": "mysql"}, (), "dbEngine", "authEnabled is true"),
     ({"cloud": "aws", "artifactNoncurrentDays": "0"}, (), "artifactNoncurrentDays", "1 to 3650"),
     ({"artifactForceDestroy": "nope"}, (), "artifactForceDestroy", "true or false"),
-    ({"scenario": "direct", "clientAccessKey": "true"}, (), "clientAccessKey", "cloud 'aws'"),
+    ({"scenario": "direct", "clientAccessKey": "true"}, (), "clientAccessKey", "'aws', 'azure'"),
     (
         {"cloud": "aws", "scenario": "proxied", "clientAccessKey": "true"},
         (),
@@ -150,6 +149,17 @@ _EXISTING_VPC = {
     "publicSubnetIds": '["subnet-0123456789abcdef0", "subnet-0123456789abcdef1"]',
     "privateSubnetIds": '["subnet-0123456789abcdef2", "subnet-0123456789abcdef3"]',
 }
+_AZURE_SUBNET = (
+    "/subscriptions/00000000-1111-2222-3333-444444444444/resourceGroups/net/providers/"
+    "Microsoft.Network/virtualNetworks/hub/subnets/"
+)
+_EXISTING_AZURE_SUBNETS = {
+    "cloud": "azure",
+    "appsSubnetId": _AZURE_SUBNET + "apps",
+    "dbSubnetId": _AZURE_SUBNET + "db",
+}
+PROVIDER = {"azure-native:location": "westeurope"}
+"""Provider settings every case gets (read by cloud azure only)."""
 INVALID_BY_KEY: dict[str, tuple[dict[str, str], str]] = {
     "cloud": ({}, "mars"),
     "scenario": ({}, "bogus"),
@@ -183,6 +193,11 @@ INVALID_BY_KEY: dict[str, tuple[dict[str, str], str]] = {
     "privateSubnetIds": (_EXISTING_VPC, '["x"]'),
     "deletionProtection": ({}, "x"),
     "tags": ({}, "[]"),
+    "resourceGroupName": ({"cloud": "azure"}, "bad/name"),
+    "vnetCidr": ({"cloud": "azure"}, "10.0.0.0/24"),
+    "appsSubnetId": ({"cloud": "azure", "scenario": "artifacts-only"}, "subnet-1"),
+    "dbSubnetId": (_EXISTING_AZURE_SUBNETS, "/subscriptions/x"),
+    "clientPrincipalIds": ({"cloud": "azure", "scenario": "direct"}, '["alice"]'),
 }
 
 
@@ -193,9 +208,9 @@ def test_every_known_key_has_an_invalid_case() -> None:
 @pytest.mark.parametrize("key", list(INVALID_BY_KEY))
 def test_every_known_key_is_read(key: str) -> None:
     base, bad = INVALID_BY_KEY[key]
-    parse_config(base, frozenset({"adminPassword"}))  # the base alone is valid
+    parse_config(base, frozenset({"adminPassword"}), PROVIDER)  # the base alone is valid
     with pytest.raises(ConfigError, match=f"^mlflow:{key}: "):
-        parse_config({**base, key: bad}, frozenset({"adminPassword"}))
+        parse_config({**base, key: bad}, frozenset({"adminPassword"}), PROVIDER)
 
 
 # parse_config without mocks.
