@@ -18,12 +18,16 @@ from components.azure.sizing import (
     backup_retention_problem,
     high_availability_problem,
     log_retention_problem,
+    max_replicas_that_fit,
+    server_workers,
 )
 from stacks.config import (
     K_DB_BACKUP,
     K_DB_HA,
+    K_DB_SIZE,
     K_DOMAIN,
     K_LOG_RETENTION,
+    K_MAX_REPLICAS,
     K_MEMORY,
     K_REPLICAS,
     NAMESPACE,
@@ -61,6 +65,13 @@ def check(config: StackConfig) -> None:
     if problem:
         refuse(K_LOG_RETENTION, str(service.log_retention_days), problem)
     if db is not None:
+        workers = server_workers(service.cpu, service.memory_mb)
+        fits = max_replicas_that_fit(db.engine, db.size, workers)
+        if service.max_replicas > fits:
+            # Every worker of every replica has its own connection pool (sizing.db_pool).
+            refuse(K_MAX_REPLICAS, str(service.max_replicas), f"{fits} or fewer with dbSize "
+                   f"{db.size!r} ({db.engine}, {workers} workers per replica), or a larger "
+                   f"{NAMESPACE}:{K_DB_SIZE}")  # fmt: skip
         problem = high_availability_problem(db.engine, db.size, db.high_availability)
         if problem:
             refuse(K_DB_HA, "true", f"false, or dbSize {problem}")

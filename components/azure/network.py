@@ -148,7 +148,7 @@ class Network(pulumi.ComponentResource):
             tags=self._tags,
             opts=child,
         )
-        privatedns.VirtualNetworkLink(
+        link = privatedns.VirtualNetworkLink(
             f"{name}-db-dns-link",
             resource_group_name=args["resource_group_name"],
             private_zone_name=zone.name,
@@ -158,7 +158,9 @@ class Network(pulumi.ComponentResource):
             tags=self._tags,
             opts=child,
         )
-        return zone.id.apply(lambda i: i)
+        # The zone's id resolves once the link exists: the server is created into a zone the
+        # VNet already resolves.
+        return pulumi.Output.all(zone.id, link.id).apply(lambda ids: ids[0])
 
 
 def database_rules(

@@ -17,10 +17,12 @@ from components.azure.service import Service, ServiceArgs
 from components.azure.sizing import (
     backup_retention_problem,
     container_memory,
+    db_pool,
     db_sku,
     db_storage_gb,
     high_availability_problem,
     log_retention_problem,
+    server_workers,
 )
 from components.environment import DatabaseEndpoint
 from components.vocabulary import CLOUD_SCENARIOS, ENGINES
@@ -278,6 +280,7 @@ class MlflowServer(pulumi.ComponentResource):
             "artifact_url": self.bucket.uri,
             "database": endpoint,
             "database_password_secret_uri": db.secret_uri if db else None,
+            "database_size": a.get("db_size", "small") if db else None,
             "wait_for": [*ident.storage_grants, *([db.secret_read_grant] if db else [])],
             "auth_enabled": auth,
             "admin_username": a.get("admin_username", "admin"),
@@ -355,6 +358,9 @@ def _validate(args: MlflowServerArgs) -> tuple[str, str | None, bool]:
         size = args.get("db_size", "small")
         db_sku(engine, size)
         db_storage_gb(engine, args.get("db_storage_gb", 20))
+        min_replicas = args.get("min_replicas", 2)
+        workers = server_workers(float(args.get("cpu", 1.0)), args.get("memory_mb", 2048))
+        db_pool(engine, size, args.get("max_replicas", max(4, min_replicas)), workers)
         problem = high_availability_problem(engine, size, args.get("db_high_availability", False))
         if problem:
             raise ValueError(f"db_high_availability: needs db_size {problem}")

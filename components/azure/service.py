@@ -24,6 +24,7 @@ from components.azure.roles import ACR_PULL, role_definition_id
 from components.azure.sizing import (
     concurrent_requests,
     container_memory,
+    db_pool,
     log_retention_problem,
     server_workers,
 )
@@ -66,6 +67,9 @@ class ServiceArgs(TypedDict, total=False):
     """The backend store (direct, proxied); None for artifacts-only."""
     database_password_secret_uri: pulumi.Input[str] | None
     """Key Vault URI of the database password (with `database`)."""
+    database_size: str | None
+    """small, medium or large (with `database`): the servers' pools are budgeted against its
+    connection limit at `max_replicas` (`sizing.db_pool`). None: the image's defaults."""
     wait_for: Sequence[pulumi.Resource]
     """Role assignments the first revision needs (storage data, database secret read)."""
     auth_enabled: bool
@@ -284,7 +288,7 @@ class Service(pulumi.ComponentResource):
             public_hostnames=[self.fqdn, *s["allowed_hosts"]],
             port=DEFAULT_PORT,
             workers=s["workers"],
-            extra_plain={"AZURE_CLIENT_ID": args["identity_client_id"]},
+            extra_plain={"AZURE_CLIENT_ID": args["identity_client_id"], **s["pool"]},
         )
 
     def _secrets(self, secrets: Mapping[str, pulumi.Input[str]]) -> dict[str, pulumi.Input[str]]:
@@ -443,6 +447,17 @@ def _validate(args: ServiceArgs) -> dict[str, Any]:
     if problem:
         raise ValueError(f"log_retention_days: {retention} is not {problem}")
     cidrs = list(args.get("allowed_cidrs") or ("0.0.0.0/0",))
+    workers = server_workers(cpu, memory_mb)
+    pool: dict[str, str] = {}
+    database, size = args.get("database"), args.get("database_size")
+    if size is not None:
+        if database is None:
+            raise ValueError("database_size: only with database")
+        pool_size, overflow = db_pool(database.engine, size, high, workers)
+        pool = {
+            "MLFLOW_SQLALCHEMYSTORE_POOL_SIZE": str(pool_size),
+            "MLFLOW_SQLALCHEMYSTORE_MAX_OVERFLOW": str(overflow),
+        }
     return {
         "scenario": scenario,
         "auth_enabled": auth,
@@ -450,7 +465,8 @@ def _validate(args: ServiceArgs) -> dict[str, Any]:
         "max_replicas": high,
         "cpu": cpu,
         "memory": memory,
-        "workers": server_workers(cpu, memory_mb),
+        "workers": workers,
+        "pool": pool,
         "log_retention_days": retention,
         "allowed_hosts": list(args.get("allowed_hosts") or []),
         "allowed_cidrs": cidrs,

@@ -4,6 +4,7 @@ Container Apps' CPU/memory pairs, workers, log retention, HTTP scaling. No Pulum
 from __future__ import annotations
 
 import ipaddress
+import math
 
 DB_SKUS: dict[str, dict[str, tuple[str, str]]] = {
     # vocabulary engine -> size -> (SKU name, tier)
@@ -111,3 +112,48 @@ def subnet_prefixes(vnet_cidr: str) -> tuple[str, str]:
     apps = next(network.subnets(new_prefix=23))
     database = ipaddress.IPv4Network((int(apps.broadcast_address) + 1, 24))
     return str(apps), str(database)
+
+
+DB_MAX_CONNECTIONS = {
+    "postgresql": {"small": 429, "medium": 859, "large": 1719},
+    "mysql": {"small": 341, "medium": 1365, "large": 2731},
+}
+"""Default max_connections of each Flexible Server SKU of DB_SKUS (Azure's documented
+defaults: PostgreSQL B2s 429, D2ds 859, D4ds 1719; MySQL B2s 341, D2ds 1365, D4ds 2731)."""
+DB_RESERVE_MIN = 15
+"""Connections kept free: Azure's own (PostgreSQL reserves 15), admins, migrations at start;
+at least this many, or 10% of max_connections."""
+POOL_PER_WORKER_MAX = 30
+"""The image's default pool + overflow (10 + 20) per worker: never more than the image's."""
+POOL_MINIMUM = (2, 3)
+"""The smallest pool worth running: 2 kept open, 3 more under load."""
+
+
+def db_connection_budget(engine: str, size: str) -> int:
+    """Connections the MLflow servers may use: max_connections minus the reserve."""
+    db_sku(engine, size)
+    total = DB_MAX_CONNECTIONS[engine][size]
+    return total - max(DB_RESERVE_MIN, math.ceil(total * 0.1))
+
+
+def max_replicas_that_fit(engine: str, size: str, workers: int) -> int:
+    """The most replicas of `workers` workers whose minimum pools fit the database."""
+    return db_connection_budget(engine, size) // (sum(POOL_MINIMUM) * workers)
+
+
+def db_pool(engine: str, size: str, max_replicas: int, workers: int) -> tuple[int, int]:
+    """(pool_size, max_overflow) per worker so that `max_replicas` replicas stay within the
+    server's connection limit: every worker of every replica has its own pool (the tracking
+    store's; the registry and basic-auth engines share the reserve). Raises ValueError naming
+    max_replicas with the number that fits when even the minimum pool does not."""
+    if max_replicas < 1 or workers < 1:
+        raise ValueError(f"max_replicas: {max_replicas} and workers {workers} must be positive")
+    per_worker = min(POOL_PER_WORKER_MAX, db_connection_budget(engine, size) // (max_replicas * workers))  # fmt: skip
+    if per_worker < sum(POOL_MINIMUM):
+        raise ValueError(
+            f"max_replicas: {max_replicas} replicas x {workers} workers do not fit the "
+            f"{engine} {size} server's connections; allowed: "
+            f"{max_replicas_that_fit(engine, size, workers)} or fewer, or a larger size"
+        )
+    pool_size = max(POOL_MINIMUM[0], per_worker // 3)
+    return pool_size, per_worker - pool_size

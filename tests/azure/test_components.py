@@ -78,6 +78,9 @@ CASES: list[tuple[type, dict[str, Any], str]] = [
     (MlflowServer, {**SERVER, "db_backup_retention_days": 2}, "db_backup_retention_days"),
     (MlflowServer, {**SERVER, "memory_mb": 1024}, "memory_mb"),
     (MlflowServer, {**SERVER, "log_retention_days": 3653}, "log_retention_days"),
+    (MlflowServer, {**SERVER, "max_replicas": 40}, "max_replicas"),
+    (Service, {**SERVICE, "database_size": "small", "max_replicas": 40}, "max_replicas"),
+    (Service, {**SERVICE, "database": None, "database_size": "small"}, "database_size"),
 ]
 
 

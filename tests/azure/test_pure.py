@@ -204,3 +204,14 @@ def test_locations_are_arm_names() -> None:
     assert {"westeurope", "eastus", "swedencentral"} <= locations.LOCATIONS
     assert all(re.fullmatch(r"[a-z0-9]+", name) for name in locations.LOCATIONS)
     assert "West Europe" not in locations.LOCATIONS
+
+
+def test_database_pool_budget() -> None:
+    # PostgreSQL B2s: 429 connections, 43 kept free: 386 for the servers.
+    assert sizing.db_connection_budget("postgresql", "small") == 386
+    assert sizing.db_pool("postgresql", "small", 4, 2) == (10, 20)  # the image's default
+    assert sizing.db_pool("postgresql", "small", 20, 2) == (3, 6)  # 386 // 40 = 9 per worker
+    assert sizing.max_replicas_that_fit("postgresql", "small", 2) == 38
+    assert sizing.max_replicas_that_fit("mysql", "large", 2) == (2731 - 274) // 10
+    with pytest.raises(ValueError, match=r"^max_replicas: 39 .* allowed: 38 or fewer"):
+        sizing.db_pool("postgresql", "small", 39, 2)

@@ -427,6 +427,16 @@ def test_probes_resources_scale_and_ingress() -> None:
     assert {r["action"] for r in ingress["ipSecurityRestrictions"]} == {"Allow"}
 
 
+@pytest.mark.parametrize(("max_replicas", "pool"), [("4", ("10", "20")), ("20", ("3", "6"))])
+def test_database_pool_budgeted_against_the_server_connections(
+    max_replicas: str, pool: tuple[str, str]
+) -> None:
+    env = environment(run(maxReplicas=max_replicas))
+    got = (env["MLFLOW_SQLALCHEMYSTORE_POOL_SIZE"], env["MLFLOW_SQLALCHEMYSTORE_MAX_OVERFLOW"])
+    assert got == pool
+    assert "MLFLOW_SQLALCHEMYSTORE_POOL_SIZE" not in environment(run(scenario="artifacts-only"))
+
+
 def test_environment_on_the_vnet_with_log_retention() -> None:
     result = run(logRetentionDays="90")
     managed = inputs(result, f"{AZ}:app:ManagedEnvironment")
@@ -503,6 +513,7 @@ INVALID = [
     ({"dbHighAvailability": "true"}, "mlflow:dbHighAvailability", "burstable"),
     ({"dbBackupRetentionDays": "3"}, "mlflow:dbBackupRetentionDays", "7 to 35"),
     ({"logRetentionDays": "14"}, "mlflow:logRetentionDays", "30 to 730"),
+    ({"maxReplicas": "39"}, "mlflow:maxReplicas", "38 or fewer"),
     ({"vnetCidr": "10.0.0.0/24"}, "mlflow:vnetCidr", "/16 to /22"),
     ({"appsSubnetId": "subnet-1"}, "mlflow:appsSubnetId", "subnet resource id"),
     ({"appsSubnetId": SUBNETS + "apps"}, "mlflow:dbSubnetId", "(unset)"),
