@@ -53,14 +53,26 @@ def check(config: StackConfig) -> None:
 
     if service.domain:
         # A managed certificate needs the name bound to the app first: two deployments.
-        refuse(K_DOMAIN, service.domain, "unset on Azure (bind a custom domain with "
-               "`az containerapp hostname add/bind` and list it in allowedHosts)")  # fmt: skip
+        refuse(
+            K_DOMAIN,
+            service.domain,
+            "unset on Azure (bind a custom domain with "
+            "`az containerapp hostname add/bind` and list it in allowedHosts)",
+        )
     if service.replicas != service.min_replicas:
-        refuse(K_REPLICAS, service.replicas, f"minReplicas ({service.min_replicas}): "
-               "Container Apps starts minReplicas and scales on HTTP load")  # fmt: skip
+        refuse(
+            K_REPLICAS,
+            service.replicas,
+            f"minReplicas ({service.min_replicas}): "
+            "Container Apps starts minReplicas and scales on HTTP load",
+        )
     if service.memory_mb != int(service.cpu * 2048):
-        refuse(K_MEMORY, service.memory_mb, f"{int(service.cpu * 2048)} for serverCpu "
-               f"{service.cpu:g} (Container Apps pairs 2 GiB with each vCPU)")  # fmt: skip
+        refuse(
+            K_MEMORY,
+            service.memory_mb,
+            f"{int(service.cpu * 2048)} for serverCpu "
+            f"{service.cpu:g} (Container Apps pairs 2 GiB with each vCPU)",
+        )
     problem = log_retention_problem(service.log_retention_days)
     if problem:
         refuse(K_LOG_RETENTION, str(service.log_retention_days), problem)
@@ -69,9 +81,13 @@ def check(config: StackConfig) -> None:
         fits = max_replicas_that_fit(db.engine, db.size, workers)
         if service.max_replicas > fits:
             # Every worker of every replica has its own connection pool (sizing.db_pool).
-            refuse(K_MAX_REPLICAS, str(service.max_replicas), f"{fits} or fewer with dbSize "
-                   f"{db.size!r} ({db.engine}, {workers} workers per replica), or a larger "
-                   f"{NAMESPACE}:{K_DB_SIZE}")  # fmt: skip
+            refuse(
+                K_MAX_REPLICAS,
+                str(service.max_replicas),
+                f"{fits} or fewer with dbSize "
+                f"{db.size!r} ({db.engine}, {workers} workers per replica), or a larger "
+                f"{NAMESPACE}:{K_DB_SIZE}",
+            )
         problem = high_availability_problem(db.engine, db.size, db.high_availability)
         if problem:
             refuse(K_DB_HA, "true", f"false, or dbSize {problem}")

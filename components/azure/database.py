@@ -65,8 +65,8 @@ class DatabaseArgs(TypedDict, total=False):
 class Database(pulumi.ComponentResource):
     """MLflow's backend store: a Flexible Server reachable only inside the VNet.
 
-    Private access (a delegated subnet, a private DNS zone, public network access disabled,
-    no firewall rule), TLS required by the server parameter `require_secure_transport`, a
+    Private access (VNet integration: a delegated subnet and a private DNS zone, no public
+    endpoint, no firewall rule), TLS required by the server parameter `require_secure_transport`, a
     database `mlflow`, and the administrator login `mlflow` with a generated password kept
     in Key Vault (the server's identity may read that secret only). Azure creates no other
     login from ARM, so MLflow uses the administrator login, as on RDS.
@@ -148,10 +148,9 @@ class Database(pulumi.ComponentResource):
         """The Flexible Server: private, sized, backed up, optionally zone-redundant."""
         args, sdk = self._args, _ENGINES[self.engine]
         sku_name, tier = db_sku(self.engine, size)
-        network: dict[str, Any] = {
-            "delegated_subnet_resource_id": args["subnet_id"],
-            "public_network_access": "Disabled",
-        }
+        # VNet integration (a delegated subnet) gives the server no public endpoint at all;
+        # Azure reports publicNetworkAccess Disabled and refuses the field on such a server.
+        network: dict[str, Any] = {"delegated_subnet_resource_id": args["subnet_id"]}
         # The two APIs name the zone field differently.
         zone_field = (
             "private_dns_zone_arm_resource_id"

@@ -160,9 +160,11 @@ class MlflowServer(pulumi.ComponentResource):
         if existing:
             return pulumi.Output.from_input(existing)
         group = resources.ResourceGroup(
-            f"{self._name}-rg", location=self._args["location"], tags=self._tags,
+            f"{self._name}-rg",
+            location=self._args["location"],
+            tags=self._tags,
             opts=self._child(),
-        )  # fmt: skip
+        )
         return group.name
 
     def _network(self, engine: str | None) -> Network:
@@ -260,11 +262,17 @@ class MlflowServer(pulumi.ComponentResource):
         a, db, ident = self._args, self.database, self.identity
         endpoint = (
             DatabaseEndpoint(
-                engine=db.engine, host=db.host, port=db.port, name=db.name,
-                username=db.username, password=db.password, sslmode=db.sslmode,
+                engine=db.engine,
+                host=db.host,
+                port=db.port,
+                name=db.name,
+                username=db.username,
+                password=db.password,
+                sslmode=db.sslmode,
             )
-            if db else None
-        )  # fmt: skip
+            if db
+            else None
+        )
         min_replicas = a.get("min_replicas", 2)
         service_args: ServiceArgs = {
             "scenario": scenario,

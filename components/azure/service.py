@@ -406,13 +406,28 @@ def _probes() -> list[app.ContainerAppProbeArgsDict]:
     """Startup, readiness and liveness on /health (startup allows a first migration)."""
     http: app.ContainerAppProbeHttpGetArgsDict = {"path": "/health", "port": DEFAULT_PORT}
     return [
-        {"type": "Startup", "http_get": http, "period_seconds": 30, "failure_threshold": 10,
-         "timeout_seconds": 5},
-        {"type": "Readiness", "http_get": http, "period_seconds": 10, "failure_threshold": 3,
-         "timeout_seconds": 5},
-        {"type": "Liveness", "http_get": http, "period_seconds": 30, "failure_threshold": 3,
-         "timeout_seconds": 5},
-    ]  # fmt: skip
+        {
+            "type": "Startup",
+            "http_get": http,
+            "period_seconds": 30,
+            "failure_threshold": 10,
+            "timeout_seconds": 5,
+        },
+        {
+            "type": "Readiness",
+            "http_get": http,
+            "period_seconds": 10,
+            "failure_threshold": 3,
+            "timeout_seconds": 5,
+        },
+        {
+            "type": "Liveness",
+            "http_get": http,
+            "period_seconds": 30,
+            "failure_threshold": 3,
+            "timeout_seconds": 5,
+        },
+    ]
 
 
 def _validate(args: ServiceArgs) -> dict[str, Any]:
@@ -421,10 +436,17 @@ def _validate(args: ServiceArgs) -> dict[str, Any]:
     if scenario not in CLOUD_SCENARIOS:
         raise ValueError(f"scenario: {scenario!r} is not one of {', '.join(CLOUD_SCENARIOS)}")
     for required in (
-        "resource_group_name", "location", "name_suffix", "apps_subnet_id", "identity_id",
-        "identity_client_id", "identity_principal_id", "vault_name", "subscription_id",
+        "resource_group_name",
+        "location",
+        "name_suffix",
+        "apps_subnet_id",
+        "identity_id",
+        "identity_client_id",
+        "identity_principal_id",
+        "vault_name",
+        "subscription_id",
         "artifact_url",
-    ):  # fmt: skip
+    ):
         if args.get(required) is None:
             raise ValueError(f"{required}: required")
     if args.get("database") is not None and args.get("database_password_secret_uri") is None:

@@ -25,7 +25,10 @@ general purpose (2 and 4 vCores, 8 and 16 GiB), the classes AWS's sizes correspo
 DB_VERSIONS = {"postgresql": "16", "mysql": "8.0.21"}
 """Pinned major versions (Azure applies minor versions in the maintenance window)."""
 DB_PORTS = {"postgresql": 5432, "mysql": 3306}
-DB_TLS_PARAMETER = {"postgresql": ("require_secure_transport", "on"), "mysql": ("require_secure_transport", "ON")}  # fmt: skip
+DB_TLS_PARAMETER = {
+    "postgresql": ("require_secure_transport", "on"),
+    "mysql": ("require_secure_transport", "ON"),
+}
 """The server parameter that refuses unencrypted connections."""
 PG_STORAGE_SIZES_GB = (32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384, 32767)
 """PostgreSQL Flexible Server offers these disk sizes only (MySQL takes any 20 to 16384)."""
@@ -148,7 +151,9 @@ def db_pool(engine: str, size: str, max_replicas: int, workers: int) -> tuple[in
     max_replicas with the number that fits when even the minimum pool does not."""
     if max_replicas < 1 or workers < 1:
         raise ValueError(f"max_replicas: {max_replicas} and workers {workers} must be positive")
-    per_worker = min(POOL_PER_WORKER_MAX, db_connection_budget(engine, size) // (max_replicas * workers))  # fmt: skip
+    per_worker = min(
+        POOL_PER_WORKER_MAX, db_connection_budget(engine, size) // (max_replicas * workers)
+    )
     if per_worker < sum(POOL_MINIMUM):
         raise ValueError(
             f"max_replicas: {max_replicas} replicas x {workers} workers do not fit the "

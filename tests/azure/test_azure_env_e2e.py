@@ -54,6 +54,7 @@ CLIENT_SETTINGS = {
     "NO_PROXY": "127.0.0.1,localhost",
     "no_proxy": "127.0.0.1,localhost",
 }
+STARTUP_SECONDS = 300
 CLIENT_VARIABLES = (
     "MLFLOW_TRACKING_USERNAME",
     "MLFLOW_TRACKING_PASSWORD",
@@ -93,6 +94,16 @@ def flexible_server_passwords(monkeypatch: pytest.MonkeyPatch) -> None:
         return {"result": ("Aa1" + specials + "x" * length)[:length]}
 
     monkeypatch.setitem(harness.OUTPUTS, "random:index/randomPassword:RandomPassword", password)
+
+
+class _Stopper:
+    """Stops the server (and removes its log) when closed."""
+
+    def __init__(self, server: services.EntrypointServer) -> None:
+        self.server = server
+
+    def close(self) -> None:
+        self.server.__exit__(None, None, None)
 
 
 def app_environment(result: harness.ProgramResult) -> tuple[dict[str, str], dict[str, str]]:
@@ -172,17 +183,26 @@ def test_azure_container_environment_runs_the_image(
     with contextlib.suppress(ResourceExistsError):  # one Azurite for every case
         services.create_azure_container(blob, "mlflow")
 
-    env = {**plain, **secrets, "AZURE_STORAGE_CONNECTION_STRING": blob.env["AZURE_STORAGE_CONNECTION_STRING"]}  # fmt: skip
+    env = {
+        **plain,
+        **secrets,
+        "AZURE_STORAGE_CONNECTION_STRING": blob.env["AZURE_STORAGE_CONNECTION_STRING"],
+    }
     env.pop("PORT")
     if "DB_HOST" in plain:
         assert plain["DB_SSLMODE"] == "require"
         server = request.getfixturevalue("pg" if plain["DB_ENGINE"] == "postgresql" else "maria")
         database = f"{plain['DB_NAME']}_{uuid.uuid4().hex[:8]}"
         server.create_database(database, plain["DB_USER"], secrets["DB_PASSWORD"])
-        env.update(DB_HOST="127.0.0.1", DB_PORT=str(server.port), DB_NAME=database, DB_SSLMODE="prefer")  # fmt: skip
+        env.update(
+            DB_HOST="127.0.0.1", DB_PORT=str(server.port), DB_NAME=database, DB_SSLMODE="prefer"
+        )
     assert not set(plain) & set(secrets)
 
-    with services.EntrypointServer(env, log_dir=str(tmp_path)) as mlflow_server:
+    mlflow_server = services.EntrypointServer(env, log_dir=str(tmp_path)).start()
+    with contextlib.closing(_Stopper(mlflow_server)):
+        # A first migration of MySQL on a loaded 2-core machine takes over a minute.
+        mlflow_server.wait_healthy(timeout=STARTUP_SECONDS)
         for name, value in CLIENT_SETTINGS.items():
             monkeypatch.setenv(name, value)
         for name in CLIENT_VARIABLES:
@@ -195,7 +215,9 @@ def test_azure_container_environment_runs_the_image(
             # The account key reaches https://<account>.blob.core.windows.net only; the
             # connection string stands in for it (same key-based client in MLflow's store).
             assert os.environ.pop("AZURE_STORAGE_ACCESS_KEY") == result.outputs["storageAccountKey"]
-            monkeypatch.setenv("AZURE_STORAGE_CONNECTION_STRING", blob.env["AZURE_STORAGE_CONNECTION_STRING"])  # fmt: skip
+            monkeypatch.setenv(
+                "AZURE_STORAGE_CONNECTION_STRING", blob.env["AZURE_STORAGE_CONNECTION_STRING"]
+            )
 
         if scenario == "artifacts-only":
             prefix = artifacts_flow(mlflow_server.url, tmp_path)
@@ -239,5 +261,10 @@ def _large_upload_goes_as_multipart(
     (name,) = [n for n in blobs(blob, "mlflow") if n.endswith("/large/model.bin")]
     # Four committed blocks named by MLflow's multipart code: the bytes went as parts.
     assert len(committed_blocks(blob, "mlflow", name)) == 4
-    down = mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path="large/model.bin", dst_path=str(tmp_path / "down"), tracking_uri=url)  # fmt: skip
+    down = mlflow.artifacts.download_artifacts(
+        run_id=run_id,
+        artifact_path="large/model.bin",
+        dst_path=str(tmp_path / "down"),
+        tracking_uri=url,
+    )
     assert Path(down).read_bytes() == big.read_bytes()

@@ -127,9 +127,13 @@ class IdentityEndpoint:
                 endpoint.requests.append((query, self.headers.get("X-IDENTITY-HEADER")))
                 token, expires = fake_token(query.get("client_id", [""])[0])
                 body = json.dumps(
-                    {"access_token": token, "expires_on": str(expires), "token_type": "Bearer",
-                     "resource": query.get("resource", [""])[0]}
-                ).encode()  # fmt: skip
+                    {
+                        "access_token": token,
+                        "expires_on": str(expires),
+                        "token_type": "Bearer",
+                        "resource": query.get("resource", [""])[0],
+                    }
+                ).encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(body)))
@@ -182,8 +186,14 @@ def test_managed_identity_reaches_blob_storage_and_signs_multipart_uploads(
 ) -> None:
     plain = stack_environment(scenario)
     assert not {"AZURE_STORAGE_CONNECTION_STRING", "AZURE_STORAGE_ACCESS_KEY"} & set(plain)
-    for name in ("AZURE_STORAGE_CONNECTION_STRING", "AZURE_STORAGE_ACCESS_KEY", "AZURE_TENANT_ID",
-                 "AZURE_CLIENT_SECRET", "AZURE_FEDERATED_TOKEN_FILE", "MSI_ENDPOINT"):  # fmt: skip
+    for name in (
+        "AZURE_STORAGE_CONNECTION_STRING",
+        "AZURE_STORAGE_ACCESS_KEY",
+        "AZURE_TENANT_ID",
+        "AZURE_CLIENT_SECRET",
+        "AZURE_FEDERATED_TOKEN_FILE",
+        "MSI_ENDPOINT",
+    ):
         monkeypatch.delenv(name, raising=False)
     for name, value in plain.items():
         if name.startswith("AZURE_"):
@@ -198,7 +208,9 @@ def test_managed_identity_reaches_blob_storage_and_signs_multipart_uploads(
         assert isinstance(credential, DefaultAzureCredential)
         assert repo.client.url.startswith("https://mlflowtest")  # Azure's account URL
         # The same credential, pointed at Azurite (HTTPS, bearer tokens checked).
-        repo.client = BlobServiceClient(azurite_tls.endpoint, credential=credential, connection_verify=cert)  # fmt: skip
+        repo.client = BlobServiceClient(
+            azurite_tls.endpoint, credential=credential, connection_verify=cert
+        )
         with contextlib.suppress(ResourceExistsError):  # one Azurite for both scenarios
             repo.client.create_container("mlflow")
         small = tmp_path / "notes.txt"

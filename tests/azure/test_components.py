@@ -18,21 +18,34 @@ SUBNET = (
 )
 PLACE = {"resource_group_name": "rg", "location": "westeurope", "name_suffix": "abcd1234"}
 DATABASE = {
-    **PLACE, "subnet_id": "s", "private_dns_zone_id": "z", "vault_name": "v",
-    "reader_principal_id": "p", "subscription_id": SUB,
-}  # fmt: skip
+    **PLACE,
+    "subnet_id": "s",
+    "private_dns_zone_id": "z",
+    "vault_name": "v",
+    "reader_principal_id": "p",
+    "subscription_id": SUB,
+}
 IDENTITY = {
-    **PLACE, "scenario": "proxied", "storage_account_id": "a", "storage_account_name": "a",
+    **PLACE,
+    "scenario": "proxied",
+    "storage_account_id": "a",
+    "storage_account_name": "a",
     "container_id": "c",
-}  # fmt: skip
+}
 SERVICE: dict[str, Any] = {
-    **PLACE, "scenario": "proxied", "apps_subnet_id": "s", "identity_id": "i",
-    "identity_client_id": "c", "identity_principal_id": "p", "vault_name": "v",
-    "subscription_id": SUB, "artifact_url": "wasbs://mlflow@acct.blob.core.windows.net",
+    **PLACE,
+    "scenario": "proxied",
+    "apps_subnet_id": "s",
+    "identity_id": "i",
+    "identity_client_id": "c",
+    "identity_principal_id": "p",
+    "vault_name": "v",
+    "subscription_id": SUB,
+    "artifact_url": "wasbs://mlflow@acct.blob.core.windows.net",
     "database": DatabaseEndpoint("postgresql", "db", 5432, "mlflow", "mlflow", "pw"),
     "database_password_secret_uri": "https://v.vault.azure.net/secrets/db-password",
     "image": "example.azurecr.io/mlflow:1",
-}  # fmt: skip
+}
 SERVER = {"location": "westeurope", "image": "x"}
 
 CASES: list[tuple[type, dict[str, Any], str]] = [
@@ -106,8 +119,12 @@ def test_type_tokens() -> None:
 
 
 def test_prebuilt_image_skips_registry_build_and_acr_pull(mocks: harness.RecordingMocks) -> None:
-    args: Any = {**SERVICE, "database": None, "scenario": "artifacts-only",
-                 "database_password_secret_uri": None}  # fmt: skip
+    args: Any = {
+        **SERVICE,
+        "database": None,
+        "scenario": "artifacts-only",
+        "database_password_secret_uri": None,
+    }
 
     def program() -> None:
         service = Service("svc", args)

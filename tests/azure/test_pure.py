@@ -143,9 +143,14 @@ def test_high_availability_and_backup_limits() -> None:
 
 @pytest.mark.parametrize(
     ("cpu", "memory", "expected"),
-    [(0.25, 512, "0.5Gi"), (0.5, 1024, "1Gi"), (1.0, 2048, "2Gi"), (2.0, 4096, "4Gi"),
-     (4.0, 8192, "8Gi")],
-)  # fmt: skip
+    [
+        (0.25, 512, "0.5Gi"),
+        (0.5, 1024, "1Gi"),
+        (1.0, 2048, "2Gi"),
+        (2.0, 4096, "4Gi"),
+        (4.0, 8192, "8Gi"),
+    ],
+)
 def test_container_apps_cpu_memory_pairs(cpu: float, memory: int, expected: str) -> None:
     assert sizing.container_memory(cpu, memory) == expected
 

@@ -65,7 +65,9 @@ def role_assignments(result: harness.ProgramResult) -> list[tuple[str, str, str]
 
 def out(resource: harness.Registered) -> dict[str, Any]:
     """The mocked computed outputs (id, name, ...) of a registered resource."""
-    args = pulumi.runtime.MockResourceArgs(resource.type, resource.name, resource.inputs, None, None, False)  # fmt: skip
+    args = pulumi.runtime.MockResourceArgs(
+        resource.type, resource.name, resource.inputs, None, None, False
+    )
     return harness.OUTPUTS[resource.type](args)
 
 
@@ -165,18 +167,47 @@ def _mysql(counter: Counter) -> Counter:
 
 
 GRAPH_OPTIONS = [
-    ({"dbEngine": "mysql", "authEnabled": "false"}, "proxied", _mysql(BASE + DB_NETWORK + DATABASE + DELEGATOR)),
-    ({"deletionProtection": "false"}, "proxied", EXPECTED["proxied"] - Counter({f"{AZ}:authorization:ManagementLockByScope": 2})),
-    ({"artifactVersioning": "false"}, "artifacts-only", EXPECTED["artifacts-only"] - Counter({f"{AZ}:storage:ManagementPolicy": 1})),
-    ({"resourceGroupName": "ml-platform"}, "artifacts-only", EXPECTED["artifacts-only"] - Counter({f"{AZ}:resources:ResourceGroup": 1})),
-    ({"clientPrincipalIds": f'["{ALICE}", "{ALICE.replace("0f", "1f")}"]'}, "direct", EXPECTED["direct"] + Counter({f"{AZ}:authorization:RoleAssignment": 2})),
+    (
+        {"dbEngine": "mysql", "authEnabled": "false"},
+        "proxied",
+        _mysql(BASE + DB_NETWORK + DATABASE + DELEGATOR),
+    ),
+    (
+        {"deletionProtection": "false"},
+        "proxied",
+        EXPECTED["proxied"] - Counter({f"{AZ}:authorization:ManagementLockByScope": 2}),
+    ),
+    (
+        {"artifactVersioning": "false"},
+        "artifacts-only",
+        EXPECTED["artifacts-only"] - Counter({f"{AZ}:storage:ManagementPolicy": 1}),
+    ),
+    (
+        {"resourceGroupName": "ml-platform"},
+        "artifacts-only",
+        EXPECTED["artifacts-only"] - Counter({f"{AZ}:resources:ResourceGroup": 1}),
+    ),
+    (
+        {"clientPrincipalIds": f'["{ALICE}", "{ALICE.replace("0f", "1f")}"]'},
+        "direct",
+        EXPECTED["direct"] + Counter({f"{AZ}:authorization:RoleAssignment": 2}),
+    ),
     ({"clientAccessKey": "true"}, "direct", EXPECTED["direct"]),
     (
         {"appsSubnetId": SUBNETS + "apps", "dbSubnetId": SUBNETS + "db"},
         "proxied",
-        EXPECTED["proxied"] - NETWORK - DB_NETWORK + Counter({"mlflow-azure:index:Network": 1, f"{AZ}:privatedns:PrivateZone": 1, f"{AZ}:privatedns:VirtualNetworkLink": 1}),
+        EXPECTED["proxied"]
+        - NETWORK
+        - DB_NETWORK
+        + Counter(
+            {
+                "mlflow-azure:index:Network": 1,
+                f"{AZ}:privatedns:PrivateZone": 1,
+                f"{AZ}:privatedns:VirtualNetworkLink": 1,
+            }
+        ),
     ),
-]  # fmt: skip
+]
 
 
 @pytest.mark.parametrize(("config", "scenario", "expected"), GRAPH_OPTIONS)
@@ -191,9 +222,19 @@ def test_every_child_is_parented_under_the_server_and_tagged() -> None:
     result = run(tags='{"team": "ml"}')
     server = result.mocks.one("mlflow-azure:index:MlflowServer")
     components = {r.urn: r for r in result.mocks.resources if r.type.startswith("mlflow-azure:")}
-    untaggable = ("Subnet", "Configuration", "Database", "RoleAssignment", "ManagementLock",
-                  "BlobServiceProperties", "BlobContainer", "ManagementPolicy", "random:",
-                  "docker-build:", "mlflow-azure:")  # fmt: skip
+    untaggable = (
+        "Subnet",
+        "Configuration",
+        "Database",
+        "RoleAssignment",
+        "ManagementLock",
+        "BlobServiceProperties",
+        "BlobContainer",
+        "ManagementPolicy",
+        "random:",
+        "docker-build:",
+        "mlflow-azure:",
+    )
     for resource in result.mocks.resources:
         if resource.type.startswith("mlflow-azure:"):
             if resource is not server:
@@ -216,7 +257,8 @@ def test_database_private_tls_no_firewall(engine: str) -> None:
     zone_field = (
         "privateDnsZoneArmResourceId" if engine == "postgresql" else "privateDnsZoneResourceId"
     )
-    assert server["network"]["publicNetworkAccess"] == "Disabled"
+    # VNet integration: no public endpoint exists (Azure refuses publicNetworkAccess there).
+    assert set(server["network"]) == {"delegatedSubnetResourceId", zone_field}
     db_subnet = next(
         r for r in result.mocks.of_type(f"{AZ}:network:Subnet") if r.name.endswith("-db")
     )
@@ -244,11 +286,20 @@ def test_database_private_tls_no_firewall(engine: str) -> None:
     ("config", "sku", "disk", "ha", "backup"),
     [
         ({}, ("Standard_B2s", "Burstable"), 32, "Disabled", 7),
-        ({"dbSize": "medium", "dbHighAvailability": "true", "dbStorageGb": "100",
-          "dbBackupRetentionDays": "35"}, ("Standard_D2ds_v5", "GeneralPurpose"), 128,
-         "ZoneRedundant", 35),
+        (
+            {
+                "dbSize": "medium",
+                "dbHighAvailability": "true",
+                "dbStorageGb": "100",
+                "dbBackupRetentionDays": "35",
+            },
+            ("Standard_D2ds_v5", "GeneralPurpose"),
+            128,
+            "ZoneRedundant",
+            35,
+        ),
     ],
-)  # fmt: skip
+)
 def test_database_sized_backed_up_and_ha(
     config: dict[str, str], sku: tuple, disk: int, ha: str, backup: int
 ) -> None:
@@ -273,7 +324,7 @@ def test_deletion_protection_locks_database_and_storage_and_purge_protects_the_v
     )
     assert inputs(result, f"{AZ}:keyvault:Vault")["properties"]["enablePurgeProtection"] is True
     off = run(deletionProtection="false")
-    assert "enablePurgeProtection" not in inputs(off, f"{AZ}:keyvault:Vault")["properties"]  # fmt: skip
+    assert "enablePurgeProtection" not in inputs(off, f"{AZ}:keyvault:Vault")["properties"]
 
 
 # ---------------------------------------------------------------------------- storage
@@ -317,16 +368,13 @@ def test_account_key_only_when_asked_for_and_only_as_a_secret() -> None:
 def test_role_assignments_are_scoped_to_container_account_secrets_and_registry(
     scenario: str,
 ) -> None:
-    result = run(scenario=scenario, clientPrincipalIds=f'["{ALICE}"]') if scenario == "direct" else run(scenario=scenario)  # fmt: skip
+    principals = {"clientPrincipalIds": f'["{ALICE}"]'} if scenario == "direct" else {}
+    result = run(scenario=scenario, **principals)
     container_id = result.outputs["artifactContainerId"]
     account_id = container_id.split("/blobServices/")[0]
     identity = result.mocks.one(f"{AZ}:managedidentity:UserAssignedIdentity")
     server_principal = out(identity)["principalId"]
-    secrets = {
-        i["secretName"]: r
-        for r in result.mocks.of_type(f"{AZ}:keyvault:Secret")
-        for i in [r.inputs]
-    }
+    secrets = {r.inputs["secretName"]: r for r in result.mocks.of_type(f"{AZ}:keyvault:Secret")}
     grants = role_assignments(result)
     expected = [("Storage Blob Data Contributor", container_id, server_principal)]
     if scenario != "direct":
@@ -376,12 +424,17 @@ def test_container_environment_follows_the_contract_with_key_vault_references(
         assert contract.is_contract_variable(name), name
         assert name not in contract.SECRET_NAMES, name
     assert set(refs) <= contract.SECRET_NAMES
-    expected_refs = {"proxied": {"DB_PASSWORD", "AUTH_PASSWORD", "MLFLOW_FLASK_SERVER_SECRET_KEY"},
-                     "artifacts-only": set()}  # fmt: skip
+    expected_refs = {
+        "proxied": {"DB_PASSWORD", "AUTH_PASSWORD", "MLFLOW_FLASK_SERVER_SECRET_KEY"},
+        "artifacts-only": set(),
+    }
     expected_refs["direct"] = expected_refs["proxied"]
     assert set(refs) == expected_refs[scenario]
     secrets = app["configuration"].get("secrets", [])
-    uris = {i["secretName"]: f"https://{i['vaultName']}.vault.azure.net/secrets/{i['secretName']}" for i in all_inputs(result, f"{AZ}:keyvault:Secret")}  # fmt: skip
+    uris = {
+        i["secretName"]: f"https://{i['vaultName']}.vault.azure.net/secrets/{i['secretName']}"
+        for i in all_inputs(result, f"{AZ}:keyvault:Secret")
+    }
     identity_id = out(result.mocks.one(f"{AZ}:managedidentity:UserAssignedIdentity"))["id"]
     for secret in secrets:
         assert set(secret) == {"name", "keyVaultUrl", "identity"}, secret  # never a value
@@ -408,12 +461,20 @@ def test_public_hostnames_carry_the_app_fqdn_and_extra_hosts() -> None:
 
 
 def test_probes_resources_scale_and_ingress() -> None:
-    result = run(minReplicas="2", replicas="2", maxReplicas="7", serverCpu="2", serverMemoryMb="4096",
-                 allowedCidrs='["10.0.0.0/8", "192.168.0.0/16"]')  # fmt: skip
+    result = run(
+        minReplicas="2",
+        replicas="2",
+        maxReplicas="7",
+        serverCpu="2",
+        serverMemoryMb="4096",
+        allowedCidrs='["10.0.0.0/8", "192.168.0.0/16"]',
+    )
     app, box = container_app(result), container(result)
     assert {p["type"]: p["httpGet"]["path"] for p in box["probes"]} == {
-        "Startup": "/health", "Readiness": "/health", "Liveness": "/health"
-    }  # fmt: skip
+        "Startup": "/health",
+        "Readiness": "/health",
+        "Liveness": "/health",
+    }
     assert all(p["httpGet"]["port"] == 5000 for p in box["probes"])
     assert box["resources"] == {"cpu": 2.0, "memory": "4Gi"}
     scale = app["template"]["scale"]
@@ -423,7 +484,10 @@ def test_probes_resources_scale_and_ingress() -> None:
     ingress = app["configuration"]["ingress"]
     assert ingress["external"] is True and ingress["allowInsecure"] is False
     assert ingress["targetPort"] == 5000
-    assert [r["ipAddressRange"] for r in ingress["ipSecurityRestrictions"]] == ["10.0.0.0/8", "192.168.0.0/16"]  # fmt: skip
+    assert [r["ipAddressRange"] for r in ingress["ipSecurityRestrictions"]] == [
+        "10.0.0.0/8",
+        "192.168.0.0/16",
+    ]
     assert {r["action"] for r in ingress["ipSecurityRestrictions"]} == {"Allow"}
 
 
@@ -443,14 +507,23 @@ def test_environment_on_the_vnet_with_log_retention() -> None:
     apps_subnet = next(
         r for r in result.mocks.of_type(f"{AZ}:network:Subnet") if r.name.endswith("-apps")
     )
-    assert managed["vnetConfiguration"] == {"infrastructureSubnetId": out(apps_subnet)["id"], "internal": False}  # fmt: skip
+    assert managed["vnetConfiguration"] == {
+        "infrastructureSubnetId": out(apps_subnet)["id"],
+        "internal": False,
+    }
     assert "appLogsConfiguration" in result.mocks.one(f"{AZ}:app:ManagedEnvironment").secret_inputs
     assert (
         managed["appLogsConfiguration"]["logAnalyticsConfiguration"]["sharedKey"] == WORKSPACE_KEY
     )
     assert inputs(result, f"{AZ}:operationalinsights:Workspace")["retentionInDays"] == 90
-    delegations = {r.name.rsplit("-", 1)[1]: r.inputs["delegations"][0]["serviceName"] for r in result.mocks.of_type(f"{AZ}:network:Subnet")}  # fmt: skip
-    assert delegations == {"apps": "Microsoft.App/environments", "db": "Microsoft.DBforPostgreSQL/flexibleServers"}  # fmt: skip
+    delegations = {
+        r.name.rsplit("-", 1)[1]: r.inputs["delegations"][0]["serviceName"]
+        for r in result.mocks.of_type(f"{AZ}:network:Subnet")
+    }
+    assert delegations == {
+        "apps": "Microsoft.App/environments",
+        "db": "Microsoft.DBforPostgreSQL/flexibleServers",
+    }
 
 
 def test_registry_pull_by_identity_admin_only_for_the_push() -> None:
@@ -496,7 +569,10 @@ def test_outputs_and_secrets_per_scenario() -> None:
 def test_given_admin_password_is_stored_not_generated() -> None:
     result = run(("adminPassword",), adminPassword="a given long password")
     assert result.outputs["adminPassword"] == "a given long password"
-    stored = {i["secretName"]: i["properties"]["value"] for i in all_inputs(result, f"{AZ}:keyvault:Secret")}  # fmt: skip
+    stored = {
+        i["secretName"]: i["properties"]["value"]
+        for i in all_inputs(result, f"{AZ}:keyvault:Secret")
+    }
     assert stored["auth-password"] == "a given long password"
     assert Counter(result.mocks.types())["random:index/randomPassword:RandomPassword"] == 2
 
@@ -537,7 +613,9 @@ INVALID = [
 @pytest.mark.parametrize(
     ("config", "key", "shown"), INVALID, ids=[c[1] + str(i) for i, c in enumerate(INVALID)]
 )
-def test_invalid_azure_config_stops_before_any_resource(config: dict[str, str], key: str, shown: str) -> None:  # fmt: skip
+def test_invalid_azure_config_stops_before_any_resource(
+    config: dict[str, str], key: str, shown: str
+) -> None:
     mocks = harness.new_mocks()
     full = {"cloud": "azure", f"{AZ}:location": LOCATION, **config}
     with pytest.raises(pulumi.RunError) as error:
@@ -552,7 +630,9 @@ def test_invalid_azure_config_stops_before_any_resource(config: dict[str, str], 
 def test_azure_keys_are_refused_on_aws(key: str) -> None:
     mocks = harness.new_mocks()
     with pytest.raises(pulumi.RunError, match=f"^mlflow:{key}: .*cloud 'azure'"):
-        harness.run_program(config={"cloud": "aws", key: '["x"]' if key.endswith("Ids") else "x"}, mocks=mocks)  # fmt: skip
+        harness.run_program(
+            config={"cloud": "aws", key: '["x"]' if key.endswith("Ids") else "x"}, mocks=mocks
+        )
     assert mocks.resources == []
 
 
@@ -563,9 +643,13 @@ def test_azure_stack_never_imports_other_clouds() -> None:
         "assert not bad, bad; assert 'pulumi_azure_native' in sys.modules"
     )
     done = subprocess.run(
-        [sys.executable, "-c", code], cwd=harness.ROOT, capture_output=True, text=True,
-        timeout=120, check=False,
-    )  # fmt: skip
+        [sys.executable, "-c", code],
+        cwd=harness.ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
 
 
@@ -575,7 +659,11 @@ def test_config_check_of_other_clouds_does_not_load_the_azure_sdk() -> None:
         "assert 'pulumi_azure_native' not in sys.modules"
     )
     done = subprocess.run(
-        [sys.executable, "-c", code], cwd=harness.ROOT, capture_output=True, text=True,
-        timeout=120, check=False,
-    )  # fmt: skip
+        [sys.executable, "-c", code],
+        cwd=harness.ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
