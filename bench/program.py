@@ -26,6 +26,8 @@ from tests import services
 
 REPO = services.REPO
 CLOUDS = ("local", "aws", "gcp", "azure")
+PROVIDER_CONFIG = {"azure": {"azure-native:location": "westeurope"}}
+"""Provider settings a cloud's stack requires (Azure refuses to run without a region)."""
 FOREIGN_SDKS = {
     "local": ("pulumi_gcp", "pulumi_azure_native"),
     "aws": ("pulumi_gcp", "pulumi_azure_native"),
@@ -136,7 +138,7 @@ def measure(reps: int, clouds: tuple[str, ...] = CLOUDS) -> dict[str, Any]:
             peak=_PEAK,
             paths=[str(REPO), str(REPO / "docker")],
             registrations=registrations,
-            config={"cloud": cloud},
+            config={"cloud": cloud, **PROVIDER_CONFIG.get(cloud, {})},
         )
         try:
             first = _child(stack_code)

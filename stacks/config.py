@@ -31,9 +31,9 @@ NAMESPACE = "mlflow"
 """The Pulumi config namespace: the project name in Pulumi.yaml (`mlflow:scenario`, ...)."""
 
 CLOUDS = ("local", "aws", "gcp", "azure")
-BUILT_CLOUDS = ("local", "aws", "gcp")
-"""Clouds whose stack exists; Azure is designed (same component shape) but not built yet,
-so they are refused by name rather than failing later with an import error."""
+BUILT_CLOUDS = ("local", "aws", "gcp", "azure")
+"""Clouds whose stack exists (all of CLOUDS; a designed but unbuilt cloud is refused by name
+rather than failing later with an import error)."""
 MIN_ADMIN_PASSWORD_LENGTH = 12
 """MLflow 3.16.1+ refuses a shorter admin password."""
 
@@ -131,6 +131,23 @@ class GcpConfig:
 
 
 @dataclass(frozen=True)
+class AzureConfig:
+    """Azure placement: region, resource group, network, direct-access principals."""
+
+    location: str
+    """The `azure-native:location` provider setting, a region name such as westeurope."""
+    resource_group_name: str | None
+    """An existing resource group; None: the stack creates one."""
+    vnet_cidr: str
+    apps_subnet_id: str | None
+    """An existing subnet for the Container Apps environment; None: a new VNet."""
+    db_subnet_id: str | None
+    """An existing subnet delegated to the Flexible Server (with apps_subnet_id)."""
+    client_principal_ids: tuple[str, ...]
+    """Scenario direct: Entra object ids granted read/write on the artifact container."""
+
+
+@dataclass(frozen=True)
 class StackConfig:
     """Everything a stack program needs, validated."""
 
@@ -147,6 +164,8 @@ class StackConfig:
     """AWS: the customer-managed KMS key for the bucket and the database storage."""
     gcp: GcpConfig | None = None
     """GCP only: the provider's project and region and the GCP-only keys."""
+    azure: AzureConfig | None = None
+    """Azure only: placement and direct-access principals."""
 
     @property
     def scenario_number(self) -> int:
@@ -399,9 +418,10 @@ K_CLIENT_KEY = _key(
     "clientAccessKey",
     "boolean",
     "false",
-    "AWS or GCP, scenario direct: also create a long-lived access key (GCP: a service account "
-    "key) for clients, exported as a secret. Prefer assuming the client role / impersonating "
-    "the client service account.",
+    "AWS, GCP or Azure, scenario direct: also hand clients a long-lived key (AWS access key; "
+    "GCP service account key; Azure storage account key, which turns shared-key access on), "
+    "exported as a secret. Prefer the client role (AWS), impersonating the client service "
+    "account (GCP) or Entra principals (Azure).",
 )
 K_KMS_KEY = _key(
     "kmsKeyArn",
@@ -460,6 +480,34 @@ K_PRIVATE_SUBNETS = _key(
     "[]",
     "AWS, with vpcId: subnets for the service and database, two zones or more.",
 )
+K_RESOURCE_GROUP = _key(
+    "resourceGroupName",
+    "string",
+    "none: a new resource group",
+    "Azure: deploy into this existing resource group.",
+)
+K_VNET_CIDR = _key("vnetCidr", "string", "10.0.0.0/16", "Azure: CIDR of the new VNet, /16 to /22.")
+K_APPS_SUBNET = _key(
+    "appsSubnetId",
+    "string",
+    "none: a new VNet",
+    "Azure: an existing subnet (resource id), /27 or larger, delegated to "
+    "Microsoft.App/environments, for the Container Apps environment.",
+)
+K_DB_SUBNET = _key(
+    "dbSubnetId",
+    "string",
+    "none",
+    "Azure, with appsSubnetId and a database: an existing subnet of the same VNet delegated "
+    "to Microsoft.DBforPostgreSQL/flexibleServers (or Microsoft.DBforMySQL/flexibleServers).",
+)
+K_CLIENT_PRINCIPALS = _key(
+    "clientPrincipalIds",
+    "array",
+    "[]",
+    "Azure, scenario direct: Entra object ids (users, groups, service principals) granted "
+    "Storage Blob Data Contributor on the artifact container.",
+)
 K_DELETION_PROTECTION = _key(
     "deletionProtection",
     "boolean",
@@ -483,8 +531,8 @@ def parse_config(
 
     `secret_keys` are the keys whose values Pulumi holds encrypted; a secret
     key given in plain text is rejected. `provider` holds the chosen cloud's provider
-    settings by full key (`gcp:project`, `gcp:region`), from config or the provider's
-    environment variables (see `provider_settings`).
+    settings by full key (`gcp:project`, `gcp:region`, `azure-native:location`), from config
+    or the provider's environment variables (see `provider_settings`).
     """
     r = _Reader(raw, secret_keys)
     cloud = r.choice(K_CLOUD, CLOUDS, "local")
@@ -537,6 +585,7 @@ def parse_config(
         tags=tags,
         kms_key_arn=_parse_kms_key(r),
         gcp=_parse_gcp(r, provider or {}, database, service, tags) if cloud == "gcp" else None,
+        azure=_parse_azure(r, scenario, provider or {}) if cloud == "azure" else None,
     )
 
 
@@ -576,10 +625,15 @@ KEY_CLOUDS: dict[str, tuple[str, ...]] = {
         (K_VPC_CIDR, K_VPC_ID, K_PUBLIC_SUBNETS, K_PRIVATE_SUBNETS, K_KMS_KEY),
         ("aws",),
     ),
+    K_CLIENT_KEY: ("aws", "gcp", "azure"),
+    # Azure placement and direct-access principals.
+    **dict.fromkeys(
+        (K_RESOURCE_GROUP, K_VNET_CIDR, K_APPS_SUBNET, K_DB_SUBNET, K_CLIENT_PRINCIPALS),
+        ("azure",),
+    ),
     # GCP: Cloud Run has no CIDR filter of its own and logs to the project's Cloud Logging
     # buckets, so these two would be ignored there.
     **dict.fromkeys((K_ALLOWED_CIDRS, K_LOG_RETENTION), ("aws", "azure")),
-    K_CLIENT_KEY: ("aws", "gcp"),
     **dict.fromkeys(
         (K_DB_PRIVATE_IP, K_DB_TIER, K_CLIENT_MEMBERS, K_IAP_MEMBERS, K_KMS_KEY_NAME), ("gcp",)
     ),
@@ -840,15 +894,88 @@ def _parse_gcp(
 def provider_settings(
     all_config: Mapping[str, object], environ: Mapping[str, str]
 ) -> dict[str, str]:
-    """The GCP provider's project and region as it resolves them: its config keys first,
-    then its environment variables."""
+    """The provider settings the program checks, as the providers resolve them: GCP's
+    project and region (its config keys first, then its environment variables) and the
+    Azure provider's location (config only)."""
     settings: dict[str, str] = {}
+    location = all_config.get(AZURE_LOCATION_KEY)
+    if isinstance(location, str):
+        settings[AZURE_LOCATION_KEY] = location
     for key, sources in (("gcp:project", GCP_PROJECT_SOURCES), ("gcp:region", GCP_REGION_SOURCES)):
         value = all_config.get(key)
         if not isinstance(value, str) or not value:
             value = next((environ[v] for v in sources if environ.get(v)), "")
         settings[key] = value.strip()
     return settings
+
+
+AZURE_LOCATION_KEY = "azure-native:location"
+"""The Azure provider's region setting: every Azure resource is placed there."""
+_AZURE_SUBNET_ID = re.compile(
+    r"^/subscriptions/[0-9a-fA-F-]{36}/resourceGroups/[-\w.()]{1,90}/providers/"
+    r"Microsoft\.Network/virtualNetworks/[-\w.]{2,64}/subnets/[-\w.]{1,80}$",
+    re.IGNORECASE,
+)
+_GUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
+_RESOURCE_GROUP = re.compile(r"^[-\w.()]{0,89}[-\w()]$")
+
+
+def _parse_azure(r: _Reader, scenario: str, provider: Mapping[str, str]) -> AzureConfig:
+    from components.azure.locations import LOCATIONS  # noqa: PLC0415  # Azure stacks only
+
+    location = (provider.get(AZURE_LOCATION_KEY) or "").strip()
+    if location not in LOCATIONS:
+        shown = repr(location) if location else "(unset)"
+        raise ConfigError(
+            f"{AZURE_LOCATION_KEY}: invalid value {shown}; allowed: an Azure region name such as "
+            f"westeurope or eastus2 (`pulumi config set {AZURE_LOCATION_KEY} westeurope`)"
+        )
+    group = r.string(K_RESOURCE_GROUP)
+    if group is not None and not _RESOURCE_GROUP.match(group):
+        raise r.fail(K_RESOURCE_GROUP, "1 to 90 letters, digits or -_.(), not ending in '.'")
+    vnet_cidr = r.string(K_VNET_CIDR, "10.0.0.0/16") or ""
+    try:
+        prefix = ipaddress.IPv4Network(vnet_cidr).prefixlen
+    except ValueError:
+        prefix = 0
+    if not 16 <= prefix <= 22:
+        raise r.fail(K_VNET_CIDR, "an IPv4 CIDR from /16 to /22, host bits zero")
+    apps, db = r.string(K_APPS_SUBNET), r.string(K_DB_SUBNET)
+    subnet_form = "a subnet resource id /subscriptions/<id>/resourceGroups/<rg>/providers/"
+    for key, value in ((K_APPS_SUBNET, apps), (K_DB_SUBNET, db)):
+        if value is not None and not _AZURE_SUBNET_ID.match(value):
+            raise r.fail(
+                key, subnet_form + "Microsoft.Network/virtualNetworks/<vnet>/subnets/<name>"
+            )
+    has_db = scenario in ("direct", "proxied")
+    if apps is not None:
+        if r.has(K_VNET_CIDR):
+            raise r.fail(K_VNET_CIDR, f"nothing when {NAMESPACE}:{K_APPS_SUBNET} is set")
+        if has_db and db is None:
+            raise r.fail(K_DB_SUBNET, f"a subnet id when {NAMESPACE}:{K_APPS_SUBNET} is set")
+        if (
+            db is not None
+            and db.lower().rsplit("/subnets/", 1)[0] != apps.lower().rsplit("/subnets/", 1)[0]
+        ):
+            raise r.fail(K_DB_SUBNET, f"a subnet of the VNet of {NAMESPACE}:{K_APPS_SUBNET}")
+    if db is not None and (apps is None or not has_db):
+        raise r.fail(
+            K_DB_SUBNET,
+            f"nothing unless {NAMESPACE}:{K_APPS_SUBNET} is set and there is a database",
+        )
+    principals = r.string_list(K_CLIENT_PRINCIPALS)
+    if principals and scenario != "direct":
+        raise r.fail(K_CLIENT_PRINCIPALS, "nothing unless scenario is 'direct'")
+    if not all(_GUID.match(p) for p in principals):
+        raise r.fail(K_CLIENT_PRINCIPALS, 'Entra object ids (GUIDs), e.g. ["<object id>"]')
+    return AzureConfig(
+        location=location,
+        resource_group_name=group,
+        vnet_cidr=vnet_cidr,
+        apps_subnet_id=apps,
+        db_subnet_id=db,
+        client_principal_ids=tuple(p.lower() for p in principals),
+    )
 
 
 def load_config() -> StackConfig:

@@ -198,10 +198,16 @@ class ProgramResult:
     """Names of stack outputs that are secret."""
 
 
+def _full_key(key: str) -> str:
+    # A key with a namespace (a provider's, e.g. azure-native:location) is taken as is.
+    return key if ":" in key else f"{PROJECT}:{key}"
+
+
 def set_config(values: dict[str, Any], secret_keys: tuple[str, ...] = ()) -> None:
-    """Replace the stack config with `values` (keys without namespace; lists/dicts as JSON)."""
-    full = {f"{PROJECT}:{k}": v if isinstance(v, str) else json.dumps(v) for k, v in values.items()}
-    runtime_config.set_all_config(full, [f"{PROJECT}:{k}" for k in secret_keys])
+    """Replace the stack config with `values` (keys without the project namespace, or with a
+    provider's; lists/dicts as JSON)."""
+    full = {_full_key(k): v if isinstance(v, str) else json.dumps(v) for k, v in values.items()}
+    runtime_config.set_all_config(full, [_full_key(k) for k in secret_keys])
 
 
 def new_mocks() -> RecordingMocks:

@@ -436,8 +436,12 @@ def moto_s3() -> Iterator[Emulator]:
 
 
 @contextlib.contextmanager
-def azurite() -> Iterator[Emulator]:
-    """Azurite's blob service on a free port; clients use AZURE_STORAGE_CONNECTION_STRING."""
+def azurite(tls: tuple[Path, Path] | None = None) -> Iterator[Emulator]:
+    """Azurite's blob service on a free port; clients use AZURE_STORAGE_CONNECTION_STRING.
+
+    With `tls` (certificate and key PEM files): HTTPS and Entra ID (OAuth, Azurite's `basic`
+    check of a bearer token's audience, issuer and lifetime) besides the account key.
+    """
     binary = NODE_BIN / "azurite-blob"
     if not binary.exists():
         found = shutil.which("azurite-blob")
@@ -458,11 +462,14 @@ def azurite() -> Iterator[Emulator]:
         "--loose",
         "--silent",
     ]
+    if tls is not None:
+        cmd += ["--cert", str(tls[0]), "--key", str(tls[1]), "--oauth", "basic"]
+    scheme = "https" if tls else "http"
     try:
         with _process(cmd, port, "azurite"):
-            endpoint = f"http://127.0.0.1:{port}/{AZURITE_ACCOUNT}"
+            endpoint = f"{scheme}://127.0.0.1:{port}/{AZURITE_ACCOUNT}"
             conn = (
-                f"DefaultEndpointsProtocol=http;AccountName={AZURITE_ACCOUNT};"
+                f"DefaultEndpointsProtocol={scheme};AccountName={AZURITE_ACCOUNT};"
                 f"AccountKey={AZURITE_KEY};BlobEndpoint={endpoint};"
             )
             yield Emulator(endpoint, {"AZURE_STORAGE_CONNECTION_STRING": conn})

@@ -21,7 +21,6 @@ from tests.local import mocks as _local_mocks  # noqa: F401  # the program's res
 # (config, secret keys, key named in the error, text the error must show: value or allowed)
 INVALID: list[tuple[dict[str, Any], tuple[str, ...], str, str]] = [
     ({"cloud": "mars"}, (), "cloud", "'mars'"),
-    ({"cloud": "azure"}, (), "cloud", "'azure'"),
     ({"scenario": "bogus"}, (), "scenario", "'bogus'"),
     ({"cloud": "aws", "scenario": "local-server"}, (), "scenario", "'local-server'"),
     ({"dbEngine": "oracle"}, (), "dbEngine", "'oracle'"),
@@ -85,7 +84,7 @@ INVALID: list[tuple[dict[str, Any], tuple[str, ...], str, str]] = [
         {"scenario": "direct", "clientAccessKey": "true"},
         (),
         "clientAccessKey",
-        "clouds 'aws', 'gcp'",
+        "'aws', 'gcp', 'azure'",
     ),
     (
         {"cloud": "aws", "scenario": "proxied", "clientAccessKey": "true"},
@@ -154,6 +153,17 @@ _EXISTING_VPC = {
     "publicSubnetIds": '["subnet-0123456789abcdef0", "subnet-0123456789abcdef1"]',
     "privateSubnetIds": '["subnet-0123456789abcdef2", "subnet-0123456789abcdef3"]',
 }
+_AZURE_SUBNET = (
+    "/subscriptions/00000000-1111-2222-3333-444444444444/resourceGroups/net/providers/"
+    "Microsoft.Network/virtualNetworks/hub/subnets/"
+)
+_EXISTING_AZURE_SUBNETS = {
+    "cloud": "azure",
+    "appsSubnetId": _AZURE_SUBNET + "apps",
+    "dbSubnetId": _AZURE_SUBNET + "db",
+}
+PROVIDER = {"azure-native:location": "westeurope"}
+"""Provider settings every case gets (read by cloud azure only)."""
 INVALID_BY_KEY: dict[str, tuple[dict[str, str], str]] = {
     "cloud": ({}, "mars"),
     "scenario": ({}, "bogus"),
@@ -192,9 +202,16 @@ INVALID_BY_KEY: dict[str, tuple[dict[str, str], str]] = {
     "clientMembers": ({"cloud": "gcp", "scenario": "direct"}, '["ana@example.com"]'),
     "kmsKeyName": ({"cloud": "gcp"}, "alias/x"),
     "iapMembers": ({"cloud": "gcp"}, '["allUsers"]'),
+    "resourceGroupName": ({"cloud": "azure"}, "bad/name"),
+    "vnetCidr": ({"cloud": "azure"}, "10.0.0.0/24"),
+    "appsSubnetId": ({"cloud": "azure", "scenario": "artifacts-only"}, "subnet-1"),
+    "dbSubnetId": (_EXISTING_AZURE_SUBNETS, "/subscriptions/x"),
+    "clientPrincipalIds": ({"cloud": "azure", "scenario": "direct"}, '["alice"]'),
 }
 GCP_PROVIDER = {"gcp:project": "ml-platform-prod", "gcp:region": "europe-west1"}
 """The GCP provider's project and region (ignored by the other clouds)."""
+ALL_PROVIDERS = {**PROVIDER, **GCP_PROVIDER}
+"""Every cloud's provider settings, so any cloud's base config is valid."""
 
 
 def test_every_known_key_has_an_invalid_case() -> None:
@@ -204,9 +221,9 @@ def test_every_known_key_has_an_invalid_case() -> None:
 @pytest.mark.parametrize("key", list(INVALID_BY_KEY))
 def test_every_known_key_is_read(key: str) -> None:
     base, bad = INVALID_BY_KEY[key]
-    parse_config(base, frozenset({"adminPassword"}), GCP_PROVIDER)  # the base alone is valid
+    parse_config(base, frozenset({"adminPassword"}), ALL_PROVIDERS)  # the base alone is valid
     with pytest.raises(ConfigError, match=f"^mlflow:{key}: "):
-        parse_config({**base, key: bad}, frozenset({"adminPassword"}), GCP_PROVIDER)
+        parse_config({**base, key: bad}, frozenset({"adminPassword"}), ALL_PROVIDERS)
 
 
 # parse_config without mocks.

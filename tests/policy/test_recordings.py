@@ -24,6 +24,7 @@ from components import vocabulary
 from policy import rules
 from tests import harness
 from tests.aws.conftest import AWS_INVOKES, AWS_OUTPUTS
+from tests.azure.conftest import AZURE_INVOKES, AZURE_OUTPUTS, LOCATION
 from tests.gcp.conftest import GCP_INVOKES, GCP_OUTPUTS, PROJECT, REGION
 from tests.local.mocks import LOCAL_OUTPUTS
 
@@ -88,9 +89,7 @@ RECORDINGS = [
         variants=({"domain": "mlflow.example.com"},),
         env={"GOOGLE_PROJECT": PROJECT, "GOOGLE_REGION": REGION},
     ),
-    # Azure, once its branch is merged (it passes every policy and reaches every one, tried
-    # on a trial merge on 2026-11-30):
-    # *cloud("azure", AZURE_OUTPUTS, AZURE_INVOKES, config={"azure-native:location": LOCATION}),
+    *cloud("azure", AZURE_OUTPUTS, AZURE_INVOKES, config={"azure-native:location": LOCATION}),
 ]
 
 ALL_POLICIES = frozenset(rule.name for rule in rules.RULES)
