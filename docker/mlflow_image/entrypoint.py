@@ -25,6 +25,7 @@ from __future__ import annotations
 import base64
 import binascii
 import contextlib
+import ipaddress
 import json
 import logging
 import os
@@ -38,7 +39,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mlflow_image.contract import ARTIFACT_MODES, AUTH_PERMISSIONS, ENGINES
+from mlflow_image import mlflow_options
+from mlflow_image.contract import AUTH_PERMISSIONS, ENGINES
+from mlflow_image.mlflow_options import ConfigError, aliased
 
 if TYPE_CHECKING:  # sqlalchemy is imported lazily: it is not needed for most errors.
     from sqlalchemy.engine import URL, Engine
@@ -93,10 +96,19 @@ SUPPORTED_DRIVERS = {
 }
 """Backend URI schemes the image accepts, mapped to the driver the image ships."""
 HOSTNAME_RE = re.compile(r"^(\*\.)?[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:\d{1,5})?$")
-
-
-class ConfigError(Exception):
-    """A bad or contradictory environment: the message is the one line the user sees."""
+DB_HOST_RE = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?$")
+DB_PART_NAMES = (
+    "DB_ENGINE",
+    "DB_HOST",
+    "DB_PORT",
+    "DB_NAME",
+    "DB_USER",
+    "DB_PASSWORD",
+    "DB_SSLMODE",
+    "DB_SSLROOTCERT",
+)
+"""Parts of the assembled backend URI: meaningless (so refused) next to a full URI."""
+ENDPOINT_RE = re.compile(r"^https?://[^/\s:]+(:\d{1,5})?(/\S*)?$")
 
 
 # --------------------------------------------------------------------------- pure helpers
@@ -217,7 +229,7 @@ def build_database_url(env: Mapping[str, str]) -> URL:
     from sqlalchemy.engine import URL
 
     engine = parse_choice(env, "DB_ENGINE", "postgresql", ENGINES)
-    host = env.get("DB_HOST", "").strip()
+    host = check_db_host(env.get("DB_HOST", "").strip())
     default_port = 5432 if engine == "postgresql" else 3306
     port = parse_int(env, "DB_PORT", default_port, 1, 65535)
     name = env.get("DB_NAME", "").strip() or "mlflow"
@@ -264,6 +276,33 @@ def build_database_url(env: Mapping[str, str]) -> URL:
         database=name,
         query=query,
     )
+
+
+def check_db_host(host: str) -> str:
+    """DB_HOST as given when it is a host name, an IP address or an absolute socket path.
+
+    `db:5432` or `postgres://db` would otherwise become a name lookup that fails on every
+    attempt until DB_WAIT_SECONDS runs out, blaming the wait.
+    """
+    if host.startswith("/") or DB_HOST_RE.match(host):
+        return host
+    with contextlib.suppress(ValueError):
+        ipaddress.ip_address(host.strip("[]"))
+        return host.strip("[]")
+    raise ConfigError(
+        f"DB_HOST={host!r} is not a host name; allowed: a host name or IP address alone (the "
+        "port goes in DB_PORT, no scheme or path), or an absolute unix-socket path"
+    )
+
+
+def check_endpoint_url(env: Mapping[str, str], name: str) -> None:
+    """An endpoint variable boto3 reads must be http(s)://host[:port][/path] when set."""
+    raw = env.get(name, "").strip()
+    if raw and not ENDPOINT_RE.match(raw):
+        raise ConfigError(
+            f"{name}={raw!r} is not an endpoint URL; allowed: http://host[:port] or "
+            "https://host[:port] (the scheme is required)"
+        )
 
 
 def validate_artifact_url(raw: str) -> str:
@@ -371,6 +410,16 @@ class Plan:
     data_dir: str = "/data"
     db_pool: tuple[int, int] | None = None
     """Effective (pool size, max overflow) per worker and store engine; None: MLflow's."""
+    host: str = "0.0.0.0"
+    port: int = DEFAULT_PORT
+    workers: int = DEFAULT_WORKERS
+    keep_alive: int = DEFAULT_KEEP_ALIVE_SECONDS
+    static_prefix: str | None = None
+    read_replica: URL | None = None
+    launcher: str = "preloaded"
+    """"preloaded" (gunicorn, the app imported once) or why MLflow's own launcher runs."""
+    warnings: list[str] = field(default_factory=list)
+    """Lines to log at start (settings that are honoured but unsafe)."""
     args: list[str] = field(default_factory=list)
     """`mlflow server` arguments (no secret among them)."""
     env: dict[str, str] = field(default_factory=dict)
@@ -388,57 +437,42 @@ class Plan:
             else "off"
         )
         pool = f" pool={self.db_pool[0]}+{self.db_pool[1]}/worker" if self.db_pool else ""
+        launcher = (
+            f"preloaded ({self.workers} uvicorn workers on {self.host}:{self.port})"
+            if self.launcher == "preloaded"
+            else f"{self.launcher} args={shlex.join(self.args)}"
+        )
         return (
             f"backend={backend}{pool} artifacts={self.artifact_mode}:{self.artifact_url} "
-            f"auth={auth} args={shlex.join(self.args)}"
+            f"auth={auth} server={launcher}"
         )
 
 
 def resolve(env: Mapping[str, str], extra_args: Sequence[str] = ()) -> Plan:
     """Turn the environment into a Plan, or raise ConfigError. Pure: no I/O, no mlflow."""
-    port = parse_int(env, "PORT", DEFAULT_PORT, 1, 65535)
-    host = env.get("HOST", "").strip() or "0.0.0.0"
-    workers = parse_int(env, "SERVER_WORKERS", DEFAULT_WORKERS, 1, 64)
+    mlflow_options.check_mlflow_booleans(env)
+    mlflow_options.refuse_unsupported(env)
+    port = parse_int(_merged(env, "PORT", "MLFLOW_PORT"), "PORT", DEFAULT_PORT, 1, 65535)
+    host = aliased(env, "HOST", "MLFLOW_HOST") or "0.0.0.0"
+    workers = parse_int(
+        _merged(env, "SERVER_WORKERS", "MLFLOW_WORKERS"), "SERVER_WORKERS", DEFAULT_WORKERS, 1, 64
+    )
     keep_alive = parse_int(env, "SERVER_KEEP_ALIVE_SECONDS", DEFAULT_KEEP_ALIVE_SECONDS, 1, 86400)
     db_wait = parse_int(env, "DB_WAIT_SECONDS", DEFAULT_DB_WAIT_SECONDS, 0, 3600)
-    mode = parse_choice(env, "ARTIFACT_MODE", "proxied", ARTIFACT_MODES)
+    mode = mlflow_options.artifact_mode(env)
     data_dir = env.get("DATA_DIR", "").strip() or "/data"
     if not data_dir.startswith("/"):
         raise ConfigError(f"DATA_DIR={data_dir!r} is not absolute; allowed: an absolute path")
     auth_enabled = parse_bool(env, "AUTH_ENABLED", False)
     create_bucket = parse_bool(env, "CREATE_BUCKET", False)
     jobs = parse_bool(env, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION", False)
+    for name in ("MLFLOW_S3_ENDPOINT_URL", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3"):
+        check_endpoint_url(env, name)
 
-    # Backend store: DATABASE_URI > MLFLOW_BACKEND_STORE_URI > DB_* parts > SQLite.
-    database_uri = env.get("DATABASE_URI", "").strip()
-    mlflow_uri = env.get("MLFLOW_BACKEND_STORE_URI", "").strip()
-    db_host = env.get("DB_HOST", "").strip()
-    backend: URL | None
-    if database_uri:
-        backend = parse_database_uri("DATABASE_URI", database_uri)
-    elif mlflow_uri:
-        backend = parse_database_uri("MLFLOW_BACKEND_STORE_URI", mlflow_uri)
-    elif db_host:
-        backend = build_database_url(env)
-    else:
-        backend = None
-    if mode == "artifacts-only" and backend is not None:
-        which = (
-            "DATABASE_URI"
-            if database_uri
-            else ("MLFLOW_BACKEND_STORE_URI" if mlflow_uri else "DB_HOST")
-        )
-        raise ConfigError(
-            f"ARTIFACT_MODE='artifacts-only' but {which} is set; allowed: no database with "
-            "artifacts-only (unset it), or ARTIFACT_MODE=proxied | direct"
-        )
-    if mode != "artifacts-only" and backend is None:
-        from sqlalchemy.engine import URL
-
-        backend = URL.create("sqlite", database=f"{data_dir.rstrip('/')}/mlflow.db")
+    backend = _resolve_backend(env, mode, data_dir)
 
     # Artifact store.
-    raw_artifact = env.get("ARTIFACT_URL", "").strip()
+    raw_artifact = mlflow_options.artifact_url(env, mode)
     if mode == "direct" and not raw_artifact:
         raise ConfigError(
             "ARTIFACT_URL is not set but ARTIFACT_MODE='direct' is; allowed: the bucket URI "
@@ -467,6 +501,11 @@ def resolve(env: Mapping[str, str], extra_args: Sequence[str] = ()) -> Plan:
         create_bucket=create_bucket,
         db_wait_seconds=db_wait,
         data_dir=data_dir,
+        host=host,
+        port=port,
+        workers=workers,
+        keep_alive=keep_alive,
+        static_prefix=env.get("MLFLOW_STATIC_PREFIX", "") or None,
     )
 
     # Google credentials (seed 004).
@@ -474,7 +513,17 @@ def resolve(env: Mapping[str, str], extra_args: Sequence[str] = ()) -> Plan:
         plan.google_key = decode_google_auth_string(env["GOOGLE_AUTH_STRING"])
         plan.unset.append("GOOGLE_AUTH_STRING")
 
-    # Server arguments. Secrets (backend URI) go through the environment, not argv.
+    replica = env.get("MLFLOW_READ_REPLICA_BACKEND_STORE_URI", "").strip()
+    if replica:
+        if backend is None:
+            raise ConfigError(
+                "MLFLOW_READ_REPLICA_BACKEND_STORE_URI is set but ARTIFACT_MODE="
+                "'artifacts-only' has no backend store; allowed: unset it"
+            )
+        plan.read_replica = parse_database_uri("MLFLOW_READ_REPLICA_BACKEND_STORE_URI", replica)
+        plan.env["MLFLOW_READ_REPLICA_BACKEND_STORE_URI"] = url_to_string(plan.read_replica)
+
+    # Server arguments (MLflow's launcher). Secrets (backend URI) go through the environment.
     args = ["--host", host, "--port", str(port), "--workers", str(workers)]
     if backend is not None:
         plan.env["MLFLOW_BACKEND_STORE_URI"] = url_to_string(backend)
@@ -493,7 +542,108 @@ def resolve(env: Mapping[str, str], extra_args: Sequence[str] = ()) -> Plan:
             uvicorn_opts = f"{uvicorn_opts} --timeout-keep-alive {keep_alive}".strip()
         args += ["--uvicorn-opts", uvicorn_opts]
 
-    # Security middleware: Host allow-list and CORS origins.
+    _resolve_security(env, plan)
+
+    # Basic auth.
+    if auth_enabled:
+        _resolve_auth(env, plan, backend)
+        args += ["--app-name", "basic-auth"]
+    else:
+        given = [n for n in AUTH_SETTINGS if env.get(n, "").strip()]
+        if given:
+            raise ConfigError(
+                f"{given[0]} is set but AUTH_ENABLED={env.get('AUTH_ENABLED', '')!r} is not "
+                "true; allowed: AUTH_ENABLED=true to run basic-auth with it, or unset "
+                f"{given[0]} (credentials never start a server without auth)"
+            )
+    plan.unset += [
+        "DB_PASSWORD",
+        "AUTH_PASSWORD",
+        "DATABASE_URI",
+        "AUTH_DATABASE_URL",
+        "MLFLOW_READ_REPLICA_BACKEND_STORE_URI",
+    ]
+    plan.args = args + list(extra_args)
+    plan.launcher = _launcher(env, extra_args, jobs)
+    return plan
+
+
+AUTH_SETTINGS = ("AUTH_USERNAME", "AUTH_PASSWORD", "AUTH_DATABASE_URL", "AUTH_DEFAULT_PERMISSION")
+"""Basic-auth settings: set without AUTH_ENABLED=true they are refused, not ignored."""
+
+
+def _merged(env: Mapping[str, str], contract: str, mlflow: str) -> dict[str, str]:
+    """{contract: value} from the contract variable or MLflow's alias of it (see aliased)."""
+    value = aliased(env, contract, mlflow)
+    return {contract: value} if value else {}
+
+
+def _launcher(env: Mapping[str, str], extra_args: Sequence[str], jobs: bool) -> str:
+    """Which server runs: "preloaded" (default) or MLflow's own launcher, with the reason.
+
+    MLflow's launcher (`mlflow server`) is the only one that can honour its launcher options,
+    arguments given to the image and the job runner; everything else is preloaded.
+    """
+    if extra_args:
+        return "mlflow server (arguments given to the image)"
+    for name in mlflow_options.LAUNCHER_VARIABLES:
+        if env.get(name, "").strip():
+            return f"mlflow server ({name} is set)"
+    if jobs:
+        return "mlflow server (MLFLOW_SERVER_ENABLE_JOB_EXECUTION=true)"
+    return PRELOADED
+
+
+PRELOADED = "preloaded"
+
+
+def _resolve_backend(env: Mapping[str, str], mode: str, data_dir: str) -> URL | None:
+    """The backend store: exactly one of DATABASE_URI, MLFLOW_BACKEND_STORE_URI, DB_* parts.
+
+    None of them: SQLite in DATA_DIR (artifacts-only: no store). Two of them, or DB_* parts
+    next to a full URI (TLS settings that would be ignored, say), are refused.
+    """
+    database_uri = env.get("DATABASE_URI", "").strip()
+    mlflow_uri = env.get("MLFLOW_BACKEND_STORE_URI", "").strip()
+    parts = [n for n in DB_PART_NAMES if env.get(n, "").strip()]
+    if database_uri and mlflow_uri:
+        raise ConfigError(
+            "DATABASE_URI and MLFLOW_BACKEND_STORE_URI are both set (values not shown); "
+            "allowed: one of them"
+        )
+    full = "DATABASE_URI" if database_uri else ("MLFLOW_BACKEND_STORE_URI" if mlflow_uri else "")
+    if full and parts:
+        raise ConfigError(
+            f"{parts[0]} is set but {full} is, which would make it ignored; allowed: put "
+            f"everything in {full} (TLS as ?sslmode=... for PostgreSQL, ?ssl_ca=... for "
+            f"MySQL), or unset {full} and use the DB_* parts"
+        )
+    if full:
+        backend: URL | None = parse_database_uri(full, database_uri or mlflow_uri)
+    elif env.get("DB_HOST", "").strip():
+        backend = build_database_url(env)
+    else:
+        backend = None
+    if mode == "artifacts-only" and backend is not None:
+        which = full or "DB_HOST"
+        raise ConfigError(
+            f"ARTIFACT_MODE='artifacts-only' but {which} is set; allowed: no database with "
+            "artifacts-only (unset it), or ARTIFACT_MODE=proxied | direct"
+        )
+    if mode != "artifacts-only" and backend is None:
+        if parts:
+            raise ConfigError(
+                f"{parts[0]} is set but DB_HOST is not; allowed: DB_HOST with the other DB_* "
+                "parts, or none of them (SQLite in DATA_DIR)"
+            )
+        from sqlalchemy.engine import URL
+
+        backend = URL.create("sqlite", database=f"{data_dir.rstrip('/')}/mlflow.db")
+    return backend
+
+
+def _resolve_security(env: Mapping[str, str], plan: Plan) -> None:
+    """MLflow's Host allow-list and CORS origins from PUBLIC_HOSTNAMES / CORS_ALLOWED_ORIGINS."""
     public = parse_list(env.get("PUBLIC_HOSTNAMES"))
     for name in public:
         if not HOSTNAME_RE.match(name):
@@ -502,18 +652,16 @@ def resolve(env: Mapping[str, str], extra_args: Sequence[str] = ()) -> Plan:
                 "comma-separated names like mlflow.example.com (no scheme, no path)"
             )
     if not env.get("MLFLOW_SERVER_ALLOWED_HOSTS", "").strip() and public:
-        plan.env["MLFLOW_SERVER_ALLOWED_HOSTS"] = ",".join(allowed_hosts(public, port))
-    origins = parse_list(env.get("CORS_ALLOWED_ORIGINS")) or cors_origins(public)
-    if not env.get("MLFLOW_SERVER_CORS_ALLOWED_ORIGINS", "").strip() and origins:
+        plan.env["MLFLOW_SERVER_ALLOWED_HOSTS"] = ",".join(allowed_hosts(public, plan.port))
+    explicit = aliased(env, "CORS_ALLOWED_ORIGINS", "MLFLOW_SERVER_CORS_ALLOWED_ORIGINS")
+    origins = parse_list(explicit) or cors_origins(public)
+    if origins and not env.get("MLFLOW_SERVER_CORS_ALLOWED_ORIGINS", "").strip():
         plan.env["MLFLOW_SERVER_CORS_ALLOWED_ORIGINS"] = ",".join(origins)
-
-    # Basic auth.
-    if auth_enabled:
-        _resolve_auth(env, plan, backend)
-        args += ["--app-name", "basic-auth"]
-    plan.unset += ["DB_PASSWORD", "AUTH_PASSWORD", "DATABASE_URI", "AUTH_DATABASE_URL"]
-    plan.args = args + list(extra_args)
-    return plan
+    if mlflow_options.mlflow_bool(env, "MLFLOW_SERVER_DISABLE_SECURITY_MIDDLEWARE"):
+        plan.warnings.append(
+            "MLFLOW_SERVER_DISABLE_SECURITY_MIDDLEWARE is true: no Host check, no CORS check, "
+            "no X-Frame-Options (MLflow's own warning: only for testing)"
+        )
 
 
 def _resolve_db_pool(env: Mapping[str, str], plan: Plan) -> None:
@@ -539,7 +687,17 @@ def _resolve_db_pool(env: Mapping[str, str], plan: Plan) -> None:
 def _resolve_auth(env: Mapping[str, str], plan: Plan, backend: URL | None) -> None:
     """Fill the auth part of `plan` from AUTH_* (called only when AUTH_ENABLED=true)."""
     username = env.get("AUTH_USERNAME", "").strip() or "admin"
-    password = env.get("AUTH_PASSWORD", "")
+    # A secret created from a file (`--from-file`, `--data-file`) keeps the file's final
+    # newline, which nobody types at a login prompt: strip line endings, nothing else.
+    password = env.get("AUTH_PASSWORD", "").rstrip("\r\n")
+    for name, value in (("AUTH_USERNAME", username), ("AUTH_PASSWORD", password)):
+        if not value.isascii():
+            shown = f"={value!r}" if name == "AUTH_USERNAME" else " (value not shown)"
+            raise ConfigError(
+                f"{name}{shown} has a non-ASCII character; allowed: ASCII only (MLflow "
+                "decodes Basic credentials as ASCII on its FastAPI routes, so this admin "
+                "would get 401 on every proxied artifact request)"
+            )
     if len(password) < 12:
         what = "is not set" if not password else f"has {len(password)} characters"
         raise ConfigError(
@@ -635,6 +793,12 @@ def wait_for_database(url: URL, seconds: int, sleep: float = 2.0) -> None:
                 return
             except sqlalchemy.exc.SQLAlchemyError as exc:
                 reason = _one_line(exc)
+                if is_permanent_db_error(exc):
+                    raise StartError(
+                        f"database {mask_url(url)} refused the login: {reason} (not retried: "
+                        "waiting does not fix a wrong DB_USER / DB_PASSWORD / DB_NAME"
+                        f"{_newline_hint(url)})"
+                    ) from None
                 remaining = deadline - time.monotonic()
                 if remaining <= 0 or attempt == max_attempts:
                     raise StartError(
@@ -650,6 +814,37 @@ def wait_for_database(url: URL, seconds: int, sleep: float = 2.0) -> None:
                 time.sleep(min(sleep, remaining))
     finally:
         engine.dispose()
+
+
+PERMANENT_MYSQL_ERRORS = (1044, 1045, 1049, 1698)
+"""MySQL/MariaDB errors no wait can fix: access denied (to the database), unknown database."""
+PERMANENT_PG_TEXT = (
+    "password authentication failed",
+    "authentication failed for user",
+    "no pg_hba.conf entry",
+    "does not exist",
+)
+"""libpq messages no wait can fix: wrong password, no access rule, unknown role/database."""
+
+
+def is_permanent_db_error(exc: BaseException) -> bool:
+    """True when a connection error is a refused login or unknown database, not an outage."""
+    orig = getattr(exc, "orig", None) or exc
+    args = getattr(orig, "args", ())
+    if args and isinstance(args[0], int):  # PyMySQL: (code, message)
+        return args[0] in PERMANENT_MYSQL_ERRORS
+    text = str(orig).lower()
+    return any(fragment in text for fragment in PERMANENT_PG_TEXT)
+
+
+def _newline_hint(url: URL) -> str:
+    """A hint when the password ends with a line ending (a secret read from a file)."""
+    password = str(url.password or "")
+    return (
+        "; DB_PASSWORD ends with a newline: was it read from a file?"
+        if password.endswith(("\n", "\r"))
+        else ""
+    )
 
 
 class StartError(Exception):
