@@ -566,8 +566,16 @@ def _parse_auth(r: _Reader, is_local: bool, scenario: str) -> AuthConfig:
             f"{NAMESPACE}:{K_ADMIN_PASSWORD}: a secret of {len(password.value)} characters; "
             f"allowed: at least {MIN_ADMIN_PASSWORD_LENGTH} characters"
         )
+    if password is not None and not password.value.isascii():
+        # The image refuses it too: MLflow decodes Basic credentials as ASCII on its FastAPI
+        # routes, so such an admin gets 401 on every proxied artifact request.
+        raise ConfigError(
+            f"{NAMESPACE}:{K_ADMIN_PASSWORD}: a secret with a non-ASCII character; allowed: "
+            "ASCII only (MLflow decodes Basic credentials as ASCII)"
+        )
     if not enabled:
-        for key in (K_ADMIN_PASSWORD, K_DEFAULT_PERMISSION):
+        # The image refuses credentials without AUTH_ENABLED=true, never ignores them.
+        for key in (K_ADMIN_USER, K_ADMIN_PASSWORD, K_DEFAULT_PERMISSION):
             if r.has(key):
                 raise r.fail(key, f"nothing while {NAMESPACE}:{K_AUTH} is false")
     return AuthConfig(

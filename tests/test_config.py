@@ -55,6 +55,18 @@ INVALID: list[tuple[dict[str, Any], tuple[str, ...], str, str]] = [
         "authEnabled is false",
     ),
     ({"authEnabled": "true", "authDefaultPermission": "ALL"}, (), "authDefaultPermission", "'ALL'"),
+    (
+        {"authEnabled": "false", "adminUsername": "root"},
+        (),
+        "adminUsername",
+        "authEnabled is false",
+    ),
+    (
+        {"authEnabled": "true", "adminPassword": "long enough s\u00e9cret"},
+        ("adminPassword",),
+        "adminPassword",
+        "non-ASCII",
+    ),
     ({"replicas": "2"}, (), "replicas", "1 on cloud 'local'"),
     ({"cloud": "aws", "maxReplicas": "0"}, (), "maxReplicas", "1 to 100"),
     ({"cloud": "aws", "minReplicas": "many"}, (), "minReplicas", "'many'"),
