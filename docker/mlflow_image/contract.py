@@ -186,13 +186,22 @@ CONTRACT: tuple[EnvVar, ...] = (
     EnvVar("HOST", "Address the server binds.", "0.0.0.0"),
     EnvVar(
         "SERVER_WORKERS",
-        "uvicorn worker processes (about 300-400 MB each; a common choice is 2 per vCPU).",
+        "uvicorn worker processes, forked from one preloaded process (see the README's "
+        "Performance table for memory; a common choice is 2 per vCPU).",
         "2",
     ),
     EnvVar(
         "SERVER_KEEP_ALIVE_SECONDS",
         "HTTP keep-alive; longer than any load balancer's idle timeout in front of the server.",
         "650",
+    ),
+    EnvVar(
+        "SERVER_SHUTDOWN_SECONDS",
+        "On SIGTERM, how long requests in flight may finish before the server closes them and "
+        "exits (2..3600). A few seconds under the shortest platform grace period (Cloud Run "
+        "and docker stop: 10 s), so the server exits cleanly before a SIGKILL; every stack's "
+        "stop timeout must be above it. A slower upload is cut (the client retries).",
+        "8",
     ),
     EnvVar(
         "DATA_DIR",

@@ -58,6 +58,11 @@ DEFAULT_KEEP_ALIVE_SECONDS = 650
 60 s by default, Google's front ends 600 s, Azure Container Apps' Envoy 240 s): the balancer,
 not the server, closes idle connections, so it never reuses one the server just closed
 (which shows up as sporadic 502s)."""
+DEFAULT_SHUTDOWN_SECONDS = 8
+"""How long a stopping server waits for requests in flight before it closes them: a few
+seconds under the shortest grace period of the platforms it runs on (Cloud Run and
+`docker stop`: 10 s; ECS 30 s; Container Apps 30 s), so it exits by itself, cleanly, before
+the platform's SIGKILL. A slower upload is cut and the client retries it."""
 DEFAULT_DB_WAIT_SECONDS = 60
 DB_POOL_DEFAULTS = {
     "MLFLOW_SQLALCHEMYSTORE_POOL_SIZE": 10,
@@ -414,6 +419,7 @@ class Plan:
     port: int = DEFAULT_PORT
     workers: int = DEFAULT_WORKERS
     keep_alive: int = DEFAULT_KEEP_ALIVE_SECONDS
+    shutdown_seconds: int = DEFAULT_SHUTDOWN_SECONDS
     static_prefix: str | None = None
     read_replica: URL | None = None
     launcher: str = "preloaded"
@@ -458,6 +464,7 @@ def resolve(env: Mapping[str, str], extra_args: Sequence[str] = ()) -> Plan:
         _merged(env, "SERVER_WORKERS", "MLFLOW_WORKERS"), "SERVER_WORKERS", DEFAULT_WORKERS, 1, 64
     )
     keep_alive = parse_int(env, "SERVER_KEEP_ALIVE_SECONDS", DEFAULT_KEEP_ALIVE_SECONDS, 1, 86400)
+    shutdown = parse_int(env, "SERVER_SHUTDOWN_SECONDS", DEFAULT_SHUTDOWN_SECONDS, 2, 3600)
     db_wait = parse_int(env, "DB_WAIT_SECONDS", DEFAULT_DB_WAIT_SECONDS, 0, 3600)
     mode = mlflow_options.artifact_mode(env)
     data_dir = env.get("DATA_DIR", "").strip() or "/data"
@@ -505,6 +512,7 @@ def resolve(env: Mapping[str, str], extra_args: Sequence[str] = ()) -> Plan:
         port=port,
         workers=workers,
         keep_alive=keep_alive,
+        shutdown_seconds=shutdown,
         static_prefix=env.get("MLFLOW_STATIC_PREFIX", "") or None,
     )
 
@@ -540,6 +548,8 @@ def resolve(env: Mapping[str, str], extra_args: Sequence[str] = ()) -> Plan:
         uvicorn_opts = env.get("MLFLOW_UVICORN_OPTS", "").strip()
         if "--timeout-keep-alive" not in uvicorn_opts:
             uvicorn_opts = f"{uvicorn_opts} --timeout-keep-alive {keep_alive}".strip()
+        if "--timeout-graceful-shutdown" not in uvicorn_opts:
+            uvicorn_opts = f"{uvicorn_opts} --timeout-graceful-shutdown {shutdown}"
         args += ["--uvicorn-opts", uvicorn_opts]
 
     _resolve_security(env, plan)
@@ -1060,6 +1070,37 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"mlflow_image: configuration error: {exc}", file=sys.stderr, flush=True)
         return 2
     LOG.info("plan: %s", plan.describe())
+    for line in plan.warnings:
+        LOG.warning("%s", line)
+    if migrate_only or plan.launcher != PRELOADED:
+        return _prepare_and_exec(plan, migrate_only)
+    return _prepare_and_serve(plan)
+
+
+def _prepare_and_serve(plan: Plan) -> int:
+    """Migrate, then become the preloaded server (same process: MLflow is imported once).
+
+    The server's environment is in place before anything imports `mlflow.server`, whose
+    module reads some of it at import time (the static prefix, for one).
+    """
+    from mlflow_image import server
+
+    env = server_environment(plan, os.environ)
+    os.environ.clear()
+    os.environ.update(env)
+    os.environ.update(server.private_environment(plan, env.get("MLFLOW_BACKEND_STORE_URI")))
+    try:
+        prepare(plan, migrate_only=False)
+    except StartError as exc:
+        print(f"mlflow_image: start failed: {exc}", file=sys.stderr, flush=True)
+        return 1
+    LOG.info("serving: gunicorn arbiter (pid %d), app preloaded", os.getpid())
+    server.serve(plan)
+    return 0
+
+
+def _prepare_and_exec(plan: Plan, migrate_only: bool) -> int:
+    """Migrate, then (server mode) exec MLflow's own launcher, `mlflow server`."""
     try:
         prepare(plan, migrate_only)
     except StartError as exc:

@@ -107,7 +107,11 @@ def test_scenario_3_zero_config() -> None:
     assert plan.env["MLFLOW_BACKEND_STORE_URI"] == "sqlite:////d/mlflow.db"
     assert plan.args[:6] == ["--host", "0.0.0.0", "--port", "5000", "--workers", "2"]
     assert plan.args[6:8] == ["--artifacts-destination", "/d/artifacts"]
-    assert plan.args[-2:] == ["--uvicorn-opts", "--timeout-keep-alive 650"]
+    assert plan.args[-2:] == [
+        "--uvicorn-opts",
+        "--timeout-keep-alive 650 --timeout-graceful-shutdown 8",
+    ]
+    assert plan.launcher == ep.PRELOADED
     assert plan.env["MLFLOW_SERVER_ENABLE_JOB_EXECUTION"] == "false"
     assert "MLFLOW_SERVER_ALLOWED_HOSTS" not in plan.env
 
@@ -205,7 +209,7 @@ def test_uvicorn_options_respect_user() -> None:
         }
     )
     assert plan.args[plan.args.index("--uvicorn-opts") + 1] == (
-        "--proxy-headers --timeout-keep-alive 900"
+        "--proxy-headers --timeout-keep-alive 900 --timeout-graceful-shutdown 8"
     )
     assert plan.args[plan.args.index("--workers") + 1] == "3"
     plan = ep.resolve({"MLFLOW_GUNICORN_OPTS": "--timeout 60"})
