@@ -148,10 +148,9 @@ CONTRACT: tuple[EnvVar, ...] = (
     ),
     EnvVar(
         "AUTH_DATABASE_URL",
-        "SQLAlchemy URI of the auth tables' database (required for "
-        "auth with artifacts-only). PostgreSQL (or SQLite for one replica): MLflow 3.17.2's "
-        "auth migration fails on MySQL (mlflow/mlflow#9642), so a MySQL stack with auth "
-        "needs this set.",
+        "SQLAlchemy URI of the auth tables' database (required for auth with "
+        "artifacts-only): PostgreSQL, MySQL/MariaDB (the image creates MLflow's initial auth "
+        "tables with unique constraint names, mlflow/mlflow#10964), or SQLite for one replica.",
         "the backend store",
         secret=True,
     ),

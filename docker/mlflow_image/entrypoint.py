@@ -730,14 +730,6 @@ def _resolve_auth(env: Mapping[str, str], plan: Plan, backend: URL | None) -> No
             "'artifacts-only' (no backend store to share); allowed: a database URI for the "
             "auth tables"
         )
-    if auth_db.drivername.startswith("mysql"):
-        source = "AUTH_DATABASE_URL" if raw_auth_db else "the backend store (auth default)"
-        raise ConfigError(
-            f"AUTH_ENABLED=true but {source} is MySQL ({mask_url(auth_db)}): MLflow 3.17.2's "
-            "auth migration fails on MySQL/MariaDB (duplicate constraint fk_user_id, "
-            "mlflow/mlflow#9642); allowed: AUTH_DATABASE_URL=postgresql://... (or sqlite://// "
-            "for a single replica)"
-        )
     plan.auth_enabled = True
     plan.auth_database = auth_db
     plan.auth_username = username
@@ -933,6 +925,49 @@ def migrate_tracking_schema(engine: Engine) -> str:
     return f"tracking schema already at {head}"
 
 
+def create_mysql_auth_schema(engine: Engine) -> bool:
+    """On an empty MySQL/MariaDB auth database, create MLflow's initial auth tables with
+    constraint names unique per schema; True when it did.
+
+    MLflow's initial auth migration (8606fa83a998) names the foreign keys of both permission
+    tables `fk_user_id`, which MySQL/MariaDB refuse within one database (errno 121,
+    mlflow/mlflow#10964). These are the same three tables, columns and unique constraints,
+    with the two foreign keys named per table. MLflow then finds auth tables without its
+    version table, stamps them at that initial revision (its own path for pre-3.6 auth
+    databases) and applies every later auth migration itself. Call under migration_lock.
+    """
+    import sqlalchemy as sa
+
+    if {"users", "alembic_version_auth"} & set(sa.inspect(engine).get_table_names()):
+        return False
+    meta = sa.MetaData()
+    sa.Table(
+        "users",
+        meta,
+        sa.Column("id", sa.Integer(), nullable=False, primary_key=True),
+        sa.Column("username", sa.String(length=255), nullable=True),
+        sa.Column("password_hash", sa.String(length=255), nullable=True),
+        sa.Column("is_admin", sa.Boolean(), nullable=True),
+        sa.UniqueConstraint("username"),
+    )
+    for table, key, unique in (
+        ("experiment_permissions", "experiment_id", "unique_experiment_user"),
+        ("registered_model_permissions", "name", "unique_name_user"),
+    ):
+        sa.Table(
+            table,
+            meta,
+            sa.Column("id", sa.Integer(), nullable=False, primary_key=True),
+            sa.Column(key, sa.String(length=255), nullable=False),
+            sa.Column("user_id", sa.Integer(), nullable=False),
+            sa.Column("permission", sa.String(length=255), nullable=True),
+            sa.ForeignKeyConstraint(["user_id"], ["users.id"], name=f"fk_{table}_user_id"),
+            sa.UniqueConstraint(key, "user_id", name=unique),
+        )
+    meta.create_all(engine)
+    return True
+
+
 def prepare_auth(plan: Plan, secret_dir: str) -> None:
     """Write the auth config, migrate the auth tables and set the admin's password.
 
@@ -951,6 +986,9 @@ def prepare_auth(plan: Plan, secret_dir: str) -> None:
     try:
         with migration_lock(engine, plan.data_dir):
             from mlflow.server.auth.sqlalchemy_store import SqlAlchemyStore
+
+            if engine.dialect.name in ("mysql", "mariadb") and create_mysql_auth_schema(engine):
+                LOG.info("created the initial auth tables with MySQL-safe constraint names")
 
             store = SqlAlchemyStore()
             store.init_db(url_to_string(plan.auth_database))  # alembic upgrade to head
@@ -1064,17 +1102,56 @@ def main(argv: Sequence[str] | None = None) -> int:
     migrate_only = bool(args) and args[0] == "migrate"
     if migrate_only:
         args = args[1:]
+    env = {**os.environ, **_inherited_secrets()}
     try:
-        plan = resolve(os.environ, args)
+        plan = resolve(env, args)
     except ConfigError as exc:
         print(f"mlflow_image: configuration error: {exc}", file=sys.stderr, flush=True)
         return 2
+    if not migrate_only and plan.launcher == PRELOADED:
+        _reexec_without_secrets(plan, args)
     LOG.info("plan: %s", plan.describe())
     for line in plan.warnings:
         LOG.warning("%s", line)
     if migrate_only or plan.launcher != PRELOADED:
         return _prepare_and_exec(plan, migrate_only)
     return _prepare_and_serve(plan)
+
+
+SECRETS_FD = "_MLFLOW_IMAGE_SECRETS_FD"
+"""Set only across the entrypoint's re-exec: the fd of a memfd holding its spent secrets."""
+
+
+def _reexec_without_secrets(plan: Plan, args: Sequence[str]) -> None:
+    """Exec this entrypoint again (same pid) with the spent secrets out of its environment.
+
+    The preloaded server is this very process, and a process's initial environment stays
+    readable in /proc/<pid>/environ (and is inherited by forked workers) whatever
+    os.environ says later. So the secrets travel to the new image of the process in an
+    anonymous memory file (never on disk, never in argv), and the environment it starts
+    with no longer holds them. Cheap: nothing heavy is imported yet.
+    """
+    spent = {k: os.environ[k] for k in plan.unset if k in os.environ}
+    if not spent:
+        return
+    fd = os.memfd_create("mlflow-image-secrets", 0)
+    os.write(fd, json.dumps(spent).encode())
+    os.lseek(fd, 0, os.SEEK_SET)
+    os.set_inheritable(fd, True)
+    env = {k: v for k, v in os.environ.items() if k not in spent}
+    env[SECRETS_FD] = str(fd)
+    sys.stderr.flush()
+    os.execve(sys.executable, [sys.executable, "-m", "mlflow_image", *args], env)
+
+
+def _inherited_secrets() -> dict[str, str]:
+    """The secrets handed over by _reexec_without_secrets ({} on a first start)."""
+    raw = os.environ.pop(SECRETS_FD, "")
+    if not raw:
+        return {}
+    fd = int(raw)
+    with os.fdopen(fd, "rb") as handle:
+        return json.loads(handle.read())
 
 
 def _prepare_and_serve(plan: Plan) -> int:

@@ -148,18 +148,6 @@ CASES = [
         },
         "AUTH_DATABASE_URL is not set but AUTH_ENABLED=true with ARTIFACT_MODE='artifacts-only'",
     ),
-    (
-        "auth on a MySQL database (mlflow/mlflow#9642)",
-        {
-            "DB_ENGINE": "mysql",
-            "DB_HOST": "h",
-            "DB_PASSWORD": SECRET,
-            "AUTH_ENABLED": "true",
-            "AUTH_PASSWORD": SECRET,
-            "MLFLOW_FLASK_SERVER_SECRET_KEY": SECRET,
-        },
-        "AUTH_ENABLED=true but the backend store (auth default) is MySQL",
-    ),
     ("relative DATA_DIR", {"DATA_DIR": "data"}, "DATA_DIR='data' is not absolute"),
     (
         "bad MLflow boolean",
