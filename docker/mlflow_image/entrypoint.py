@@ -195,6 +195,35 @@ def _fix_mysql_password(url: URL) -> URL:
     return url
 
 
+PG_CONNECTION_DEFAULTS = {
+    "connect_timeout": "10",
+    "keepalives": "1",
+    "keepalives_idle": "30",
+    "keepalives_interval": "10",
+    "keepalives_count": "3",
+}
+"""libpq options on every PostgreSQL connection (the server's pools, the migration lock,
+the auth store): a database that accepts TCP but does not answer fails a new connection in
+10 s instead of hanging; a pooled connection to a host that vanished is declared dead after
+about 60 s of silence (30 + 3 x 10) instead of TCP's 15 minutes."""
+MYSQL_CONNECTION_DEFAULTS = {"connect_timeout": "10"}
+"""PyMySQL's connect timeout (its default is 10 s too; stated so it is visible and kept).
+PyMySQL turns TCP keepalive on for its sockets but has no option to tune it."""
+
+
+def with_connection_defaults(url: URL) -> URL:
+    """The URL with the connect timeout and keepalive options added where not already set
+    (a user's own value in DATABASE_URI wins). SQLite is returned unchanged."""
+    if url.drivername.startswith("postgresql"):
+        defaults = PG_CONNECTION_DEFAULTS
+    elif url.drivername.startswith("mysql"):
+        defaults = MYSQL_CONNECTION_DEFAULTS
+    else:
+        return url
+    missing = {k: v for k, v in defaults.items() if k not in url.query}
+    return url.update_query_dict(missing) if missing else url
+
+
 def parse_database_uri(name: str, raw: str) -> URL:
     """Parse a full SQLAlchemy URI (DATABASE_URI, AUTH_DATABASE_URL) and pin the driver.
 
@@ -220,7 +249,7 @@ def parse_database_uri(name: str, raw: str) -> URL:
         )
     if driver != "sqlite" and not url.database:
         raise ConfigError(f"{name} ({mask_url(url)}) names no database; allowed: ...@host/<db>")
-    return _fix_mysql_password(url.set(drivername=driver))
+    return with_connection_defaults(_fix_mysql_password(url.set(drivername=driver)))
 
 
 def build_database_url(env: Mapping[str, str]) -> URL:
@@ -272,14 +301,16 @@ def build_database_url(env: Mapping[str, str]) -> URL:
             if rootcert:
                 query["ssl_ca"] = rootcert
         query["charset"] = "utf8mb4"
-    return URL.create(
-        drivername,
-        username=user,
-        password=pymysql_password(password) if engine == "mysql" else password,
-        host=None if socket else host,
-        port=port if not socket or engine == "postgresql" else None,
-        database=name,
-        query=query,
+    return with_connection_defaults(
+        URL.create(
+            drivername,
+            username=user,
+            password=pymysql_password(password) if engine == "mysql" else password,
+            host=None if socket else host,
+            port=port if not socket or engine == "postgresql" else None,
+            database=name,
+            query=query,
+        )
     )
 
 

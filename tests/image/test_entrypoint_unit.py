@@ -34,7 +34,7 @@ def test_database_url_from_parts_round_trips_any_password() -> None:
         5432,
         "mlflow",
     )
-    assert parsed.query == {"sslmode": "prefer"}
+    assert parsed.query == {"sslmode": "prefer", **ep.PG_CONNECTION_DEFAULTS}
     assert PASSWORD not in ep.mask_url(url) and "***" in ep.mask_url(url)
 
 
@@ -53,7 +53,8 @@ def test_unix_socket_forms() -> None:
     pg = ep.build_database_url(
         {"DB_HOST": "/cloudsql/p:r:i", "DB_PASSWORD": "x", "DB_PORT": "5433"}
     )
-    assert pg.host is None and pg.query == {"host": "/cloudsql/p:r:i"} and pg.port == 5433
+    assert pg.host is None and pg.port == 5433
+    assert pg.query == {"host": "/cloudsql/p:r:i", **ep.PG_CONNECTION_DEFAULTS}
     my = ep.build_database_url(
         {"DB_ENGINE": "mysql", "DB_HOST": "/cloudsql/p:r:i", "DB_PASSWORD": "x"}
     )
@@ -73,7 +74,7 @@ def test_postgres_tls(mode: str, expected: dict[str, str]) -> None:
     env = {"DB_HOST": "h", "DB_PASSWORD": "x", "DB_SSLMODE": mode}
     if mode.startswith("verify"):
         env["DB_SSLROOTCERT"] = "/ca.pem"
-    assert dict(ep.build_database_url(env).query) == expected
+    assert dict(ep.build_database_url(env).query) == {**expected, **ep.PG_CONNECTION_DEFAULTS}
 
 
 def test_mysql_tls() -> None:
@@ -389,3 +390,24 @@ def test_every_contract_variable_is_read_by_the_entrypoint() -> None:
         "GOOGLE_AUTH_STRING",
         "MLFLOW_FLASK_SERVER_SECRET_KEY",
     } <= SECRET_NAMES
+
+
+def test_connect_timeout_and_keepalives_on_every_database_url() -> None:
+    """Assembled or given, PostgreSQL URLs get libpq's connect timeout and keepalives and
+    MySQL URLs PyMySQL's connect timeout; a user's own value in the URI wins."""
+    plan = ep.resolve(
+        {
+            "DATABASE_URI": "postgresql://u:p@h/db?connect_timeout=3",
+            "MLFLOW_READ_REPLICA_BACKEND_STORE_URI": "mysql://u:p@r/db",
+        }
+    )
+    assert plan.backend is not None and plan.read_replica is not None
+    assert plan.backend.query["connect_timeout"] == "3"
+    assert plan.backend.query["keepalives_idle"] == "30"
+    assert plan.read_replica.query == {"connect_timeout": "10"}
+    served = make_url(plan.env["MLFLOW_BACKEND_STORE_URI"])
+    assert served.query["keepalives"] == "1"
+    mysql = ep.build_database_url({"DB_ENGINE": "mysql", "DB_HOST": "h", "DB_PASSWORD": "x"})
+    assert mysql.query["connect_timeout"] == "10"
+    sqlite = ep.resolve({"DATA_DIR": "/d"}).backend
+    assert sqlite is not None and not sqlite.query

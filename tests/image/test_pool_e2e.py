@@ -19,6 +19,7 @@ from tests.image.conftest import NASTY_PASSWORD, pg_env, unique
 
 pytestmark = pytest.mark.e2e
 
+
 def read_environ(pid: int) -> dict[str, str]:
     """The environment `pid` was started with ({} once it is gone)."""
     try:
