@@ -203,6 +203,21 @@ CONTRACT: tuple[EnvVar, ...] = (
         "8",
     ),
     EnvVar(
+        "SPOOL_DIR",
+        "Where proxied uploads are spooled (the server's TMPDIR): MLflow's proxy writes each "
+        "upload whole to a temporary file before sending it to the store, so free space here "
+        "must hold concurrent uploads x the largest artifact. Point it at a data volume or an "
+        "ephemeral disk, not a memory-backed /tmp. Created and checked writable at start; "
+        "its free space is logged.",
+        "TMPDIR or /tmp",
+    ),
+    EnvVar(
+        "ARTIFACT_MAX_UPLOAD_MB",
+        "Largest proxied upload the server must accept, in MB: the start stops with one line "
+        "when SPOOL_DIR has less free space (0: no check).",
+        "0",
+    ),
+    EnvVar(
         "DATA_DIR",
         "Where scenario 3 keeps its SQLite file (DATA_DIR/mlflow.db) and "
         "artifacts (DATA_DIR/artifacts); a volume in the container.",

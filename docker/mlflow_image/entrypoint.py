@@ -31,6 +31,7 @@ import logging
 import os
 import re
 import shlex
+import shutil
 import sys
 import tempfile
 import time
@@ -451,6 +452,8 @@ class Plan:
     workers: int = DEFAULT_WORKERS
     keep_alive: int = DEFAULT_KEEP_ALIVE_SECONDS
     shutdown_seconds: int = DEFAULT_SHUTDOWN_SECONDS
+    spool_dir: str | None = None
+    max_upload_mb: int = 0
     static_prefix: str | None = None
     read_replica: URL | None = None
     launcher: str = "preloaded"
@@ -496,6 +499,10 @@ def resolve(env: Mapping[str, str], extra_args: Sequence[str] = ()) -> Plan:
     )
     keep_alive = parse_int(env, "SERVER_KEEP_ALIVE_SECONDS", DEFAULT_KEEP_ALIVE_SECONDS, 1, 86400)
     shutdown = parse_int(env, "SERVER_SHUTDOWN_SECONDS", DEFAULT_SHUTDOWN_SECONDS, 2, 3600)
+    spool_dir = env.get("SPOOL_DIR", "").strip() or None
+    if spool_dir is not None and not spool_dir.startswith("/"):
+        raise ConfigError(f"SPOOL_DIR={spool_dir!r} is not absolute; allowed: an absolute path")
+    max_upload_mb = parse_int(env, "ARTIFACT_MAX_UPLOAD_MB", 0, 0, 10_000_000)
     db_wait = parse_int(env, "DB_WAIT_SECONDS", DEFAULT_DB_WAIT_SECONDS, 0, 3600)
     mode = mlflow_options.artifact_mode(env)
     data_dir = env.get("DATA_DIR", "").strip() or "/data"
@@ -544,6 +551,8 @@ def resolve(env: Mapping[str, str], extra_args: Sequence[str] = ()) -> Plan:
         workers=workers,
         keep_alive=keep_alive,
         shutdown_seconds=shutdown,
+        spool_dir=spool_dir,
+        max_upload_mb=max_upload_mb,
         static_prefix=env.get("MLFLOW_STATIC_PREFIX", "") or None,
     )
 
@@ -825,7 +834,7 @@ def wait_for_database(url: URL, seconds: int, sleep: float = 2.0) -> None:
                     LOG.info("database %s is reachable (attempt %d)", mask_url(url), attempt)
                 return
             except sqlalchemy.exc.SQLAlchemyError as exc:
-                reason = _one_line(exc)
+                reason = one_line(exc)
                 if is_permanent_db_error(exc):
                     raise StartError(
                         f"database {mask_url(url)} refused the login: {reason} (not retried: "
@@ -884,7 +893,7 @@ class StartError(Exception):
     """A failure while starting (database down, bucket missing): one line, exit 1."""
 
 
-def _one_line(exc: BaseException) -> str:
+def one_line(exc: BaseException) -> str:
     """An exception as one short log line (first line of the driver's message)."""
     orig = getattr(exc, "orig", None) or exc
     text = str(orig).strip().splitlines()
@@ -1071,9 +1080,9 @@ def check_bucket(plan: Plan, env: Mapping[str, str]) -> None:
             LOG.warning("cannot check bucket %r (403); assuming it exists", bucket)
             return
         if code not in ("404", "NoSuchBucket", "NotFound"):
-            raise StartError(f"cannot check bucket {bucket!r}: {_one_line(exc)}") from None
+            raise StartError(f"cannot check bucket {bucket!r}: {one_line(exc)}") from None
     except BotoCoreError as exc:
-        raise StartError(f"cannot reach S3 to check bucket {bucket!r}: {_one_line(exc)}") from None
+        raise StartError(f"cannot reach S3 to check bucket {bucket!r}: {one_line(exc)}") from None
     if not plan.create_bucket:
         raise StartError(
             f"bucket {bucket!r} of ARTIFACT_URL does not exist; create it, or set "
@@ -1084,13 +1093,15 @@ def check_bucket(plan: Plan, env: Mapping[str, str]) -> None:
     except ClientError as exc:
         code = str(exc.response.get("Error", {}).get("Code", ""))
         if code not in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"):  # a racing replica
-            raise StartError(f"cannot create bucket {bucket!r}: {_one_line(exc)}") from None
+            raise StartError(f"cannot create bucket {bucket!r}: {one_line(exc)}") from None
     LOG.info("created bucket %r (CREATE_BUCKET=true)", bucket)
 
 
 def prepare(plan: Plan, migrate_only: bool) -> None:
     """All side effects before the server starts (or the whole job in `migrate` mode)."""
     secret_dir = private_dir()
+    if not migrate_only:
+        check_spool(plan)
     if plan.google_key is not None:
         key_path = write_private_file(secret_dir, "google-credentials.json", plan.google_key)
         os.environ["GOOGLE_APPLICATION_CREDENTIALS"] = key_path
@@ -1110,6 +1121,35 @@ def prepare(plan: Plan, migrate_only: bool) -> None:
         prepare_auth(plan, secret_dir)
     if not migrate_only:
         check_bucket(plan, os.environ)
+
+
+def check_spool(plan: Plan) -> None:
+    """Where proxied uploads are spooled: create SPOOL_DIR, log its free space, and stop the
+    start when it cannot hold ARTIFACT_MAX_UPLOAD_MB (MLflow's proxy writes each upload
+    whole to a temporary file before sending it on; a full disk gave clients a bare 500)."""
+    if plan.artifact_mode == "direct":
+        return
+    spool = plan.spool_dir or tempfile.gettempdir()
+    try:
+        Path(spool).mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=spool):
+            pass
+    except OSError as exc:
+        raise StartError(f"SPOOL_DIR {spool!r} is not writable: {exc}") from None
+    free_mb = shutil.disk_usage(spool).free // (1024 * 1024)
+    if plan.max_upload_mb and free_mb < plan.max_upload_mb:
+        raise StartError(
+            f"SPOOL_DIR {spool!r} has {free_mb} MB free, less than ARTIFACT_MAX_UPLOAD_MB="
+            f"{plan.max_upload_mb}: a proxied upload is spooled whole there; give it more "
+            "space (a data volume, a larger ephemeral disk) or lower ARTIFACT_MAX_UPLOAD_MB"
+        )
+    LOG.info(
+        "proxied uploads spool in %s: %d MB free (each upload in flight needs its whole size)",
+        spool,
+        free_mb,
+    )
+    if plan.spool_dir:
+        plan.env["TMPDIR"] = plan.spool_dir
 
 
 def server_environment(plan: Plan, base: Mapping[str, str]) -> dict[str, str]:
@@ -1202,6 +1242,10 @@ def _prepare_and_serve(plan: Plan) -> int:
     except StartError as exc:
         print(f"mlflow_image: start failed: {exc}", file=sys.stderr, flush=True)
         return 1
+    if plan.spool_dir:
+        # tempfile caches its directory on first use (the entrypoint's secret files stayed
+        # in the default one): point this process, and so its forked workers, at the spool.
+        os.environ["TMPDIR"] = tempfile.tempdir = plan.spool_dir
     LOG.info("serving: gunicorn arbiter (pid %d), app preloaded", os.getpid())
     server.serve(plan)
     return 0

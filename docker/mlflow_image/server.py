@@ -131,6 +131,7 @@ def post_worker_init(worker: Any) -> None:
         engine.dispose(close=False)  # the parent's sockets are not ours to close
     if os.environ.get("_MLFLOW_SERVER_ARTIFACTS_ONLY") == "true":
         return
+    _check_database(worker, os.environ["_MLFLOW_SERVER_FILE_STORE"])
     from mlflow.server.handlers import initialize_backend_stores
 
     initialize_backend_stores(
@@ -140,6 +141,43 @@ def post_worker_init(worker: Any) -> None:
         read_replica_backend_store_uri=os.environ.get("_MLFLOW_SERVER_READ_REPLICA_BACKEND_STORE"),
     )
     worker.log.info("worker %s: stores ready", worker.pid)
+
+
+def _check_database(worker: Any, uri: str) -> None:
+    """One bounded connection attempt before MLflow's store creation, whose engine retry
+    would hang a worker's start for about 100 s with the database down. Unreachable: one
+    log line and exit with gunicorn's boot-error code, which stops the whole server
+    (visibly, for the platform to restart it) instead of a silent restart loop."""
+    import sys
+
+    import sqlalchemy
+    import sqlalchemy.exc
+    from gunicorn.arbiter import Arbiter
+    from sqlalchemy.engine import make_url
+
+    from mlflow_image.entrypoint import create_engine, mask_url, one_line
+
+    url = make_url(uri)
+    if url.drivername == "sqlite":
+        return
+    engine = create_engine(url, connect_timeout=CHECK_TIMEOUT_SECONDS)
+    try:
+        with engine.connect() as conn:
+            conn.execute(sqlalchemy.text("SELECT 1"))
+    except sqlalchemy.exc.SQLAlchemyError as exc:
+        worker.log.error(
+            "worker %s: database %s unreachable at worker start: %s; stopping the server",
+            worker.pid,
+            mask_url(url),
+            one_line(exc),
+        )
+        sys.exit(Arbiter.WORKER_BOOT_ERROR)
+    finally:
+        engine.dispose()
+
+
+CHECK_TIMEOUT_SECONDS = 5
+"""Connect timeout of a worker's start-up check of the database."""
 
 
 def _worker_class() -> type:

@@ -411,3 +411,28 @@ def test_connect_timeout_and_keepalives_on_every_database_url() -> None:
     assert mysql.query["connect_timeout"] == "10"
     sqlite = ep.resolve({"DATA_DIR": "/d"}).backend
     assert sqlite is not None and not sqlite.query
+
+
+def test_spool_checks(tmp_path) -> None:
+    """SPOOL_DIR is created, logged and becomes the server's TMPDIR; too little free space
+    for ARTIFACT_MAX_UPLOAD_MB stops the start; direct mode spools nothing."""
+    spool = tmp_path / "spool"
+    plan = ep.resolve({"DATA_DIR": str(tmp_path), "SPOOL_DIR": str(spool)})
+    ep.check_spool(plan)
+    assert spool.is_dir() and plan.env["TMPDIR"] == str(spool)
+    huge = ep.resolve({"SPOOL_DIR": str(spool), "ARTIFACT_MAX_UPLOAD_MB": "10000000"})
+    with pytest.raises(ep.StartError, match="ARTIFACT_MAX_UPLOAD_MB=10000000"):
+        ep.check_spool(huge)
+    with pytest.raises(ep.ConfigError, match="SPOOL_DIR='spool' is not absolute"):
+        ep.resolve({"SPOOL_DIR": "spool"})
+    direct = ep.resolve(
+        {
+            "DB_HOST": "h",
+            "DB_PASSWORD": "x",
+            "ARTIFACT_MODE": "direct",
+            "ARTIFACT_URL": "s3://b",
+            "SPOOL_DIR": "/nonexistent/spool",
+            "ARTIFACT_MAX_UPLOAD_MB": "10000000",
+        }
+    )
+    ep.check_spool(direct)  # nothing spooled in direct mode: no check, no directory

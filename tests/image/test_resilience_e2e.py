@@ -290,3 +290,28 @@ def test_sigterm_with_a_slow_upload_in_flight_exits_within_the_bound(server_fact
         slow.close()
     assert code == 0, server.log()
     assert elapsed < 3 + 3, (elapsed, server.log())
+
+
+def test_worker_start_without_database_stops_the_server(pg, server_factory, tmp_path) -> None:
+    """A worker (re)started while the database is gone fails fast and visibly: one log line,
+    and the server exits for the platform to restart it, instead of MLflow's ~100 s engine
+    retry on the first request."""
+    db, user = unique("db"), unique("u")
+    pg.create_database(db, user, NASTY_PASSWORD)
+    late = LateForwarder(pg.port)
+    late.open()
+    env = {**pg_env(pg, db, user), "DB_PORT": str(late.port), "DATA_DIR": str(tmp_path)}
+    env["SERVER_WORKERS"] = "2"
+    server = server_factory(env).start().wait_healthy()
+    assert server.proc is not None
+    workers = [p for p in services.process_tree(server.server_pid()) if p != server.server_pid()]
+    assert len(workers) == 2
+    late.close()  # new connections are refused from now on
+    started = time.monotonic()
+    os.kill(workers[0], signal.SIGKILL)
+    code = server.proc.wait(60)
+    elapsed = time.monotonic() - started
+    assert code != 0
+    assert "unreachable at worker start" in server.log(), server.log()
+    assert NASTY_PASSWORD not in server.log()
+    assert elapsed < 30, elapsed
