@@ -445,14 +445,6 @@ def parse_config(raw: Mapping[str, str], secret_keys: frozenset[str] = frozenset
     _refuse_keys_of_other_clouds(r, cloud)
     database = _parse_database(r, scenario)
     auth = _parse_auth(r, is_local, scenario)
-    if database is not None and database.engine == "mysql" and auth.enabled:
-        # The image refuses this at start: the auth tables live in the backend store and
-        # MLflow 3.17.2's auth migration fails on MySQL (mlflow/mlflow#9642).
-        raise r.fail(
-            K_DB_ENGINE,
-            f"postgresql while {NAMESPACE}:{K_AUTH} is true, or mysql with {NAMESPACE}:{K_AUTH} "
-            "false (MLflow's basic-auth migrations fail on MySQL, mlflow/mlflow#9642)",
-        )
     service = _parse_service(r, is_local)
     if is_local and scenario == "direct" and service.local_port == 65535:
         raise r.fail(
