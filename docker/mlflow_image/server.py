@@ -236,6 +236,9 @@ def gunicorn_settings(plan: Plan) -> dict[str, Any]:
         # gunicorn's runtime control socket would be a file in $HOME (read-only in some
         # platforms) and an admin interface nobody asked for.
         "control_socket_disable": True,
+        # Each worker's heartbeat is a temporary file gunicorn touches; in memory it never
+        # waits on a slow disk, and it needs no writable /tmp on a read-only root.
+        "worker_tmp_dir": "/dev/shm" if os.path.isdir("/dev/shm") else None,
         "forwarded_allow_ips": os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1"),
     }
 
