@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import os
 import secrets
+import socket
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -136,3 +138,28 @@ def test_concurrent_load_on_forked_workers(
     assert not [s for s in FORK_SYMPTOMS if s in log], log
     assert db_sockets(server.server_pid(), database.port) == 0  # the arbiter still holds none
     assert services.http_status(f"{server.url}/health") == 200
+
+
+def _get_health(sock: socket.socket) -> bytes:
+    sock.sendall(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+    return sock.recv(4096)
+
+
+def test_keep_alive_is_the_configured_one(server_factory, tmp_path) -> None:
+    """SERVER_KEEP_ALIVE_SECONDS reaches the forked uvicorn workers: an idle connection
+    outlives uvicorn's 5 s default, and is closed after a short configured value."""
+    long_lived = server_factory({"DATA_DIR": str(tmp_path / "a")}).start().wait_healthy()
+    with socket.create_connection(("127.0.0.1", long_lived.port), timeout=10) as sock:
+        assert b" 200 " in _get_health(sock)
+        time.sleep(7)
+        assert b" 200 " in _get_health(sock)  # same connection, still open
+    short = {"DATA_DIR": str(tmp_path / "b"), "SERVER_KEEP_ALIVE_SECONDS": "1"}
+    short_lived = server_factory(short).start().wait_healthy()
+    with socket.create_connection(("127.0.0.1", short_lived.port), timeout=10) as sock:
+        assert b" 200 " in _get_health(sock)
+        time.sleep(3)
+        try:
+            answer = _get_health(sock)
+        except (ConnectionResetError, BrokenPipeError):
+            answer = b""
+        assert answer == b""  # the server closed it
