@@ -82,6 +82,9 @@ class LateForwarder:
         self.target = target
         self.port = services.free_port()
         self.listener: socket.socket | None = None
+        self.frozen = False
+        """True: accept connections but never answer (a database that hangs, SIGSTOP-like)."""
+        self.held: list[socket.socket] = []
 
     def open(self) -> None:
         """Start listening and forwarding (daemon threads, loopback only)."""
@@ -95,6 +98,9 @@ class LateForwarder:
                 client, _addr = self.listener.accept()
             except OSError:
                 return
+            if self.frozen:
+                self.held.append(client)  # open, silent
+                continue
             upstream = socket.create_connection(("127.0.0.1", self.target), timeout=10)
             for a, b in ((client, upstream), (upstream, client)):
                 threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
@@ -111,6 +117,8 @@ class LateForwarder:
         """Stop accepting."""
         if self.listener is not None:
             self.listener.close()
+        for held in self.held:
+            held.close()
 
 
 def test_waits_for_database_then_proceeds(pg, tmp_path) -> None:
@@ -292,8 +300,12 @@ def test_sigterm_with_a_slow_upload_in_flight_exits_within_the_bound(server_fact
     assert elapsed < 3 + 3, (elapsed, server.log())
 
 
-def test_worker_start_without_database_stops_the_server(pg, server_factory, tmp_path) -> None:
-    """A worker (re)started while the database is gone fails fast and visibly: one log line,
+@pytest.mark.parametrize("fault", ["refused", "frozen"])
+def test_worker_start_without_database_stops_the_server(
+    fault: str, pg, server_factory, tmp_path
+) -> None:
+    """A worker (re)started while the database is gone (connections refused) or hangs
+    (accepted, never answered) fails within the connect timeout and visibly: one log line,
     and the server exits for the platform to restart it, instead of MLflow's ~100 s engine
     retry on the first request."""
     db, user = unique("db"), unique("u")
@@ -306,10 +318,16 @@ def test_worker_start_without_database_stops_the_server(pg, server_factory, tmp_
     assert server.proc is not None
     workers = [p for p in services.process_tree(server.server_pid()) if p != server.server_pid()]
     assert len(workers) == 2
-    late.close()  # new connections are refused from now on
+    if fault == "refused":
+        late.close()  # new connections are refused from now on
+    else:
+        late.frozen = True  # new connections hang
     started = time.monotonic()
     os.kill(workers[0], signal.SIGKILL)
-    code = server.proc.wait(60)
+    try:
+        code = server.proc.wait(60)
+    finally:
+        late.close()
     elapsed = time.monotonic() - started
     assert code != 0
     assert "unreachable at worker start" in server.log(), server.log()
