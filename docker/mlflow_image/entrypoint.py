@@ -1,4 +1,4 @@
-"""Entrypoint of the mlflow-server image: environment contract -> `mlflow server`.
+"""Entrypoint of the mlflow-server image: environment contract -> MLflow's tracking server.
 
 Two halves, kept apart on purpose:
 
@@ -10,9 +10,13 @@ Two halves, kept apart on purpose:
 * `main()` and the functions below `resolve()` run processes and touch services:
   write the GCP key file, wait for the database, run the schema migrations under a
   database-level lock (so replicas starting together migrate exactly once),
-  prepare basic-auth, check/create the S3 bucket, then `os.execvp` into
-  `mlflow server`. Exec (not a child) so that the platform's SIGTERM reaches
-  `mlflow server` directly; MLflow forwards it to its uvicorn workers.
+  prepare basic-auth, check/create the S3 bucket, then serve. By default the process
+  becomes the preloaded server (`server.py`: gunicorn imports MLflow's app once and forks
+  its uvicorn workers; same pid, so the platform's SIGTERM reaches it), after one re-exec
+  that drops the spent secrets from the environment the process started with. When an
+  option only MLflow's own launcher can honour is set, it `os.execvp`s `mlflow server`.
+  MLflow's own `MLFLOW_*` server variables are honoured on the contract or refused
+  (`mlflow_options.py`).
 
 `python -m mlflow_image migrate` does everything up to the migrations and exits 0.
 """
