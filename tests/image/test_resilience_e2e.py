@@ -102,6 +102,7 @@ class LateForwarder:
                 self.held.append(client)  # open, silent
                 continue
             upstream = socket.create_connection(("127.0.0.1", self.target), timeout=10)
+            upstream.settimeout(None)  # an idle pooled connection is not an error
             for a, b in ((client, upstream), (upstream, client)):
                 threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
 
