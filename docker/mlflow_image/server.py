@@ -43,20 +43,21 @@ notifies the arbiter from its loop, so a slow request in the thread pool does no
 
 def private_environment(plan: Plan, backend_uri: str | None) -> dict[str, str]:
     """The variables `mlflow server` sets for its workers (mlflow.server._run_server and the
-    `server` command), for this plan. Values that depend only on MLflow are computed by
-    MLflow's own helpers."""
-    from mlflow.utils.server_cli_utils import resolve_default_artifact_root
-
+    `server` command), for this plan. No mlflow import: this runs before the wait for the
+    database, whose failure must not first pay for importing MLflow
+    (tests/image/test_preloaded_unit.py holds every value to what MLflow's CLI sets)."""
     serve = plan.artifact_mode != "direct"
     artifacts_only = plan.artifact_mode == "artifacts-only"
     # `mlflow server` with no store falls back to a local SQLite file it never opens in
     # artifacts-only mode; keep it in DATA_DIR rather than the working directory.
     store = backend_uri or f"sqlite:///{plan.data_dir.rstrip('/')}/mlflow.db"
-    default_root = "" if serve else plan.artifact_url
+    # mlflow.utils.server_cli_utils.resolve_default_artifact_root: serving -> the proxy's
+    # URI; direct -> the given root (the image always has one in direct mode).
+    default_root = "mlflow-artifacts:/" if serve else plan.artifact_url
     env = {
         "_MLFLOW_SERVER_FILE_STORE": store,
         "_MLFLOW_SERVER_REGISTRY_STORE": store,
-        "_MLFLOW_SERVER_ARTIFACT_ROOT": resolve_default_artifact_root(serve, default_root, store),
+        "_MLFLOW_SERVER_ARTIFACT_ROOT": default_root,
         # Direct mode: the option's default, as `mlflow server` passes it (never served).
         "_MLFLOW_SERVER_ARTIFACT_DESTINATION": plan.artifact_url if serve else "./mlartifacts",
         "_MLFLOW_SERVER_BOOT_ID": uuid.uuid4().hex,

@@ -298,7 +298,8 @@ def test_sigterm_with_a_slow_upload_in_flight_exits_within_the_bound(server_fact
     finally:
         slow.close()
     assert code == 0, server.log()
-    assert elapsed < 3 + 3, (elapsed, server.log())
+    # The bound plus the processes' own exit (seconds on a loaded 2-core machine).
+    assert elapsed < 3 + 5, (elapsed, server.log())
 
 
 @pytest.mark.parametrize("fault", ["refused", "frozen"])
