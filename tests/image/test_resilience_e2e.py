@@ -117,6 +117,10 @@ class LateForwarder:
     def close(self) -> None:
         """Stop accepting."""
         if self.listener is not None:
+            # shutdown() first: close() alone leaves a thread blocked in accept() holding the
+            # socket, which then keeps accepting.
+            with contextlib.suppress(OSError):
+                self.listener.shutdown(socket.SHUT_RDWR)
             self.listener.close()
         for held in self.held:
             held.close()
