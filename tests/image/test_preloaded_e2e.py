@@ -5,9 +5,9 @@ connection-state error of the kind a pool shared across a fork produces."""
 
 from __future__ import annotations
 
+import http.client
 import os
 import secrets
-import socket
 import threading
 import time
 from pathlib import Path
@@ -140,26 +140,29 @@ def test_concurrent_load_on_forked_workers(
     assert services.http_status(f"{server.url}/health") == 200
 
 
-def _get_health(sock: socket.socket) -> bytes:
-    sock.sendall(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
-    return sock.recv(4096)
+def _health(conn: http.client.HTTPConnection) -> int:
+    conn.request("GET", "/health")
+    response = conn.getresponse()
+    response.read()
+    return response.status
 
 
 def test_keep_alive_is_the_configured_one(server_factory, tmp_path) -> None:
     """SERVER_KEEP_ALIVE_SECONDS reaches the forked uvicorn workers: an idle connection
     outlives uvicorn's 5 s default, and is closed after a short configured value."""
     long_lived = server_factory({"DATA_DIR": str(tmp_path / "a")}).start().wait_healthy()
-    with socket.create_connection(("127.0.0.1", long_lived.port), timeout=10) as sock:
-        assert b" 200 " in _get_health(sock)
-        time.sleep(7)
-        assert b" 200 " in _get_health(sock)  # same connection, still open
+    conn = http.client.HTTPConnection("127.0.0.1", long_lived.port, timeout=10)
+    assert _health(conn) == 200
+    sock = conn.sock
+    time.sleep(7)
+    assert _health(conn) == 200
+    assert conn.sock is sock  # the same connection, still open
+    conn.close()
     short = {"DATA_DIR": str(tmp_path / "b"), "SERVER_KEEP_ALIVE_SECONDS": "1"}
     short_lived = server_factory(short).start().wait_healthy()
-    with socket.create_connection(("127.0.0.1", short_lived.port), timeout=10) as sock:
-        assert b" 200 " in _get_health(sock)
-        time.sleep(3)
-        try:
-            answer = _get_health(sock)
-        except (ConnectionResetError, BrokenPipeError):
-            answer = b""
-        assert answer == b""  # the server closed it
+    conn = http.client.HTTPConnection("127.0.0.1", short_lived.port, timeout=10)
+    assert _health(conn) == 200
+    time.sleep(3)
+    with pytest.raises((http.client.RemoteDisconnected, ConnectionError)):
+        _health(conn)  # the server closed it
+    conn.close()
