@@ -21,6 +21,7 @@ stores when it starts (`post_worker_init`), not on its first request.
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import threading
@@ -118,6 +119,11 @@ def load_app(auth: bool) -> Any:
             from mlflow.server.fastapi_app import app
     for engine in _engines():
         engine.dispose()  # close the arbiter's connections: children open their own
+    # Everything built so far lives as long as the process: out of the collector's reach,
+    # the workers' collections neither walk it nor write to its pages (which would copy
+    # them, page by page, out of the memory the workers share with the arbiter).
+    gc.collect()
+    gc.freeze()
     threads = [t.name for t in threading.enumerate() if t is not threading.main_thread()]
     if threads:
         LOG.warning("threads alive before fork (they will not run in workers): %s", threads)
