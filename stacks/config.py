@@ -552,14 +552,6 @@ def parse_config(
     _refuse_keys_of_other_clouds(r, cloud)
     database = _parse_database(r, scenario)
     auth = _parse_auth(r, is_local, scenario)
-    if database is not None and database.engine == "mysql" and auth.enabled:
-        # The image refuses this at start: the auth tables live in the backend store and
-        # MLflow 3.17.2's auth migration fails on MySQL (mlflow/mlflow#9642).
-        raise r.fail(
-            K_DB_ENGINE,
-            f"postgresql while {NAMESPACE}:{K_AUTH} is true, or mysql with {NAMESPACE}:{K_AUTH} "
-            "false (MLflow's basic-auth migrations fail on MySQL, mlflow/mlflow#9642)",
-        )
     service = _parse_service(r, is_local)
     if is_local and scenario == "direct" and service.local_port == 65535:
         raise r.fail(
@@ -685,8 +677,16 @@ def _parse_auth(r: _Reader, is_local: bool, scenario: str) -> AuthConfig:
             f"{NAMESPACE}:{K_ADMIN_PASSWORD}: a secret of {len(password.value)} characters; "
             f"allowed: at least {MIN_ADMIN_PASSWORD_LENGTH} characters"
         )
+    if password is not None and not password.value.isascii():
+        # The image refuses it too: MLflow decodes Basic credentials as ASCII on its FastAPI
+        # routes, so such an admin gets 401 on every proxied artifact request.
+        raise ConfigError(
+            f"{NAMESPACE}:{K_ADMIN_PASSWORD}: a secret with a non-ASCII character; allowed: "
+            "ASCII only (MLflow decodes Basic credentials as ASCII)"
+        )
     if not enabled:
-        for key in (K_ADMIN_PASSWORD, K_DEFAULT_PERMISSION):
+        # The image refuses credentials without AUTH_ENABLED=true, never ignores them.
+        for key in (K_ADMIN_USER, K_ADMIN_PASSWORD, K_DEFAULT_PERMISSION):
             if r.has(key):
                 raise r.fail(key, f"nothing while {NAMESPACE}:{K_AUTH} is false")
     return AuthConfig(

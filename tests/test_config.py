@@ -53,6 +53,18 @@ INVALID: list[tuple[dict[str, Any], tuple[str, ...], str, str]] = [
         "authEnabled is false",
     ),
     ({"authEnabled": "true", "authDefaultPermission": "ALL"}, (), "authDefaultPermission", "'ALL'"),
+    (
+        {"authEnabled": "false", "adminUsername": "root"},
+        (),
+        "adminUsername",
+        "authEnabled is false",
+    ),
+    (
+        {"authEnabled": "true", "adminPassword": "long enough s\u00e9cret"},
+        ("adminPassword",),
+        "adminPassword",
+        "non-ASCII",
+    ),
     ({"replicas": "2"}, (), "replicas", "1 on cloud 'local'"),
     ({"cloud": "aws", "maxReplicas": "0"}, (), "maxReplicas", "1 to 100"),
     ({"cloud": "aws", "minReplicas": "many"}, (), "minReplicas", "'many'"),
@@ -76,8 +88,6 @@ INVALID: list[tuple[dict[str, Any], tuple[str, ...], str, str]] = [
         "cloud 'local'",
     ),
     ({"cloud": "aws", "localPort": "8080"}, (), "localPort", "nothing with cloud 'aws'"),
-    ({"dbEngine": "mysql", "authEnabled": "true"}, (), "dbEngine", "mlflow/mlflow#9642"),
-    ({"cloud": "aws", "dbEngine": "mysql"}, (), "dbEngine", "authEnabled is true"),
     ({"cloud": "aws", "artifactNoncurrentDays": "0"}, (), "artifactNoncurrentDays", "1 to 3650"),
     ({"artifactForceDestroy": "nope"}, (), "artifactForceDestroy", "true or false"),
     (
@@ -313,3 +323,11 @@ def test_config_is_frozen() -> None:
 
 def test_local_port_65534_is_fine_for_direct() -> None:
     assert parse_config({"scenario": "direct", "localPort": "65534"}).service.local_port == 65534
+
+
+def test_mysql_with_auth_is_accepted() -> None:
+    """The image runs basic-auth on MySQL/MariaDB (it creates MLflow's initial auth tables
+    with unique constraint names, mlflow/mlflow#10964), so the pair is no longer refused."""
+    config = parse_config({"dbEngine": "mysql", "authEnabled": "true"}, frozenset())
+    assert config.auth.enabled
+    assert config.database is not None and config.database.engine == "mysql"

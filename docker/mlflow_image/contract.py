@@ -5,8 +5,9 @@ reads exactly these names, the README's contract table is checked against
 them, and the Pulumi components' container environments are tested against
 them (tests import this module rather than copying the names).
 
-`MLFLOW_*` variables that MLflow itself reads pass straight through to the
-server and are not listed here, except the few the entrypoint also reads.
+`mlflow server`'s own variables are listed too (MLFLOW_SERVER_VARIABLES): each is
+honoured on the contract or refused at start, never silently overridden. Other `MLFLOW_*`
+variables MLflow reads pass straight through (its booleans are checked at start).
 """
 
 from __future__ import annotations
@@ -39,9 +40,9 @@ CONTRACT: tuple[EnvVar, ...] = (
     # Backend store
     EnvVar(
         "DATABASE_URI",
-        "Full SQLAlchemy URI of the backend store (seed 001). "
-        "Wins over MLFLOW_BACKEND_STORE_URI, which wins over the DB_* parts. None of them: "
-        "SQLite in DATA_DIR.",
+        "Full SQLAlchemy URI of the backend store (seed 001). Set one of DATABASE_URI, "
+        "MLFLOW_BACKEND_STORE_URI or the DB_* parts: two of them (TLS settings that would be "
+        "ignored, say) are refused. None of them: SQLite in DATA_DIR.",
         secret=True,
     ),
     EnvVar(
@@ -51,7 +52,8 @@ CONTRACT: tuple[EnvVar, ...] = (
     ),
     EnvVar(
         "DB_HOST",
-        "Database host name, or an absolute path for a unix socket: the "
+        "Database host name or IP address (no port: DB_PORT), or an absolute path for a "
+        "unix socket: the "
         "socket directory for PostgreSQL (Cloud SQL: /cloudsql/PROJECT:REGION:INSTANCE), "
         "the socket file for MySQL.",
     ),
@@ -125,20 +127,30 @@ CONTRACT: tuple[EnvVar, ...] = (
         secret=True,
     ),
     # Auth
-    EnvVar("AUTH_ENABLED", "true: run MLflow's basic-auth app.", "false"),
-    EnvVar("AUTH_USERNAME", "Admin user name when auth is enabled.", "admin"),
+    EnvVar(
+        "AUTH_ENABLED",
+        "true: run MLflow's basic-auth app. Any other AUTH_* set without it is refused: "
+        "credentials never start a server without auth.",
+        "false",
+    ),
+    EnvVar(
+        "AUTH_USERNAME",
+        "Admin user name when auth is enabled; ASCII only (MLflow decodes Basic credentials "
+        "as ASCII on its FastAPI routes).",
+        "admin",
+    ),
     EnvVar(
         "AUTH_PASSWORD",
-        "Admin password (12+ characters) when auth is enabled; "
-        "a changed value on a later start changes the admin's password.",
+        "Admin password (12+ ASCII characters) when auth is enabled; "
+        "a changed value on a later start changes the admin's password. A trailing newline "
+        "(a secret created from a file) is stripped.",
         secret=True,
     ),
     EnvVar(
         "AUTH_DATABASE_URL",
-        "SQLAlchemy URI of the auth tables' database (required for "
-        "auth with artifacts-only). PostgreSQL (or SQLite for one replica): MLflow 3.17.2's "
-        "auth migration fails on MySQL (mlflow/mlflow#9642), so a MySQL stack with auth "
-        "needs this set.",
+        "SQLAlchemy URI of the auth tables' database (required for auth with "
+        "artifacts-only): PostgreSQL, MySQL/MariaDB (the image creates MLflow's initial auth "
+        "tables with unique constraint names, mlflow/mlflow#10964), or SQLite for one replica.",
         "the backend store",
         secret=True,
     ),
@@ -173,13 +185,37 @@ CONTRACT: tuple[EnvVar, ...] = (
     EnvVar("HOST", "Address the server binds.", "0.0.0.0"),
     EnvVar(
         "SERVER_WORKERS",
-        "uvicorn worker processes (about 300-400 MB each; a common choice is 2 per vCPU).",
+        "uvicorn worker processes, forked from one preloaded process (see the README's "
+        "Performance table for memory; a common choice is 2 per vCPU).",
         "2",
     ),
     EnvVar(
         "SERVER_KEEP_ALIVE_SECONDS",
         "HTTP keep-alive; longer than any load balancer's idle timeout in front of the server.",
         "650",
+    ),
+    EnvVar(
+        "SERVER_SHUTDOWN_SECONDS",
+        "On SIGTERM, how long requests in flight may finish before the server closes them and "
+        "exits (2..3600). A few seconds under the shortest platform grace period (Cloud Run "
+        "and docker stop: 10 s), so the server exits cleanly before a SIGKILL; every stack's "
+        "stop timeout must be above it. A slower upload is cut (the client retries).",
+        "8",
+    ),
+    EnvVar(
+        "SPOOL_DIR",
+        "Where proxied uploads are spooled (the server's TMPDIR): MLflow's proxy writes each "
+        "upload whole to a temporary file before sending it to the store, so free space here "
+        "must hold concurrent uploads x the largest artifact. Point it at a data volume or an "
+        "ephemeral disk, not a memory-backed /tmp. Created and checked writable at start; "
+        "its free space is logged.",
+        "TMPDIR or /tmp",
+    ),
+    EnvVar(
+        "ARTIFACT_MAX_UPLOAD_MB",
+        "Largest proxied upload the server must accept, in MB: the start stops with one line "
+        "when SPOOL_DIR has less free space (0: no check).",
+        "0",
     ),
     EnvVar(
         "DATA_DIR",
@@ -193,6 +229,101 @@ CONTRACT: tuple[EnvVar, ...] = (
         "false",
     ),
 )
+
+MLFLOW_SERVER_VARIABLES: tuple[EnvVar, ...] = (
+    EnvVar(
+        "MLFLOW_BACKEND_STORE_URI",
+        "Honoured: the backend store (refused next to DATABASE_URI or DB_HOST: set one).",
+        secret=True,
+    ),
+    EnvVar(
+        "MLFLOW_READ_REPLICA_BACKEND_STORE_URI",
+        "Honoured: read-only replica of the backend store, as `mlflow server` uses it (driver pinned like DATABASE_URI; refused with artifacts-only).",
+        secret=True,
+    ),
+    EnvVar(
+        "MLFLOW_REGISTRY_STORE_URI",
+        "Refused: the model registry lives in the backend store, migrated under the image's lock; use DATABASE_URI / DB_*.",
+        secret=True,
+    ),
+    EnvVar(
+        "MLFLOW_DEFAULT_ARTIFACT_ROOT",
+        "Honoured as ARTIFACT_URL with ARTIFACT_MODE=direct (what `mlflow server` does with it: clients write there themselves); refused when ARTIFACT_URL or ARTIFACT_MODE disagree.",
+    ),
+    EnvVar(
+        "MLFLOW_SERVE_ARTIFACTS",
+        "Honoured as ARTIFACT_MODE: false = direct, true = proxied (or artifacts-only); refused when ARTIFACT_MODE disagrees.",
+    ),
+    EnvVar(
+        "MLFLOW_ARTIFACTS_ONLY",
+        "Honoured as ARTIFACT_MODE: true = artifacts-only; refused when ARTIFACT_MODE disagrees or a database is set.",
+    ),
+    EnvVar(
+        "MLFLOW_ARTIFACTS_DESTINATION",
+        "Honoured as ARTIFACT_URL in proxied / artifacts-only mode; refused with direct mode or when ARTIFACT_URL disagrees.",
+    ),
+    EnvVar(
+        "MLFLOW_HOST",
+        "Honoured as HOST; refused when HOST disagrees.",
+    ),
+    EnvVar(
+        "MLFLOW_PORT",
+        "Honoured as PORT; refused when PORT disagrees (the image sets PORT=5000).",
+    ),
+    EnvVar(
+        "MLFLOW_WORKERS",
+        "Honoured as SERVER_WORKERS; refused when SERVER_WORKERS disagrees.",
+    ),
+    EnvVar(
+        "MLFLOW_STATIC_PREFIX",
+        "Honoured: URL prefix of the UI and API, checked as MLflow checks it (starts with /, no trailing /, no braces).",
+    ),
+    EnvVar(
+        "MLFLOW_SERVER_ALLOWED_HOSTS",
+        "Honoured: replaces the list PUBLIC_HOSTNAMES would give.",
+    ),
+    EnvVar(
+        "MLFLOW_SERVER_CORS_ALLOWED_ORIGINS",
+        "Honoured: replaces the origins PUBLIC_HOSTNAMES would give; refused when CORS_ALLOWED_ORIGINS disagrees.",
+    ),
+    EnvVar(
+        "MLFLOW_SERVER_DISABLE_SECURITY_MIDDLEWARE",
+        "Honoured (true/false; true logs a warning).",
+    ),
+    EnvVar(
+        "MLFLOW_SERVER_X_FRAME_OPTIONS",
+        "Honoured: SAMEORIGIN | DENY | NONE.",
+    ),
+    EnvVar(
+        "MLFLOW_GUNICORN_OPTS",
+        "Honoured by MLflow's own launcher (`mlflow server`: gunicorn with the Flask app, not preloaded).",
+    ),
+    EnvVar(
+        "MLFLOW_UVICORN_OPTS",
+        "Honoured by MLflow's own launcher (`mlflow server`, not preloaded); SERVER_KEEP_ALIVE_SECONDS is appended unless it sets --timeout-keep-alive.",
+    ),
+    EnvVar(
+        "MLFLOW_EXPOSE_PROMETHEUS",
+        "Honoured by MLflow's own launcher (`mlflow server`, not preloaded): its multiprocess metrics directory.",
+    ),
+    EnvVar(
+        "MLFLOW_TRACE_ARCHIVAL_CONFIG",
+        "Honoured by MLflow's own launcher (`mlflow server`, not preloaded), which checks the file.",
+    ),
+    EnvVar(
+        "MLFLOW_WORKSPACE_STORE_URI",
+        "Refused: workspaces are not supported by the image (its migrations and basic-auth set-up are for one workspace).",
+        secret=True,
+    ),
+    EnvVar(
+        "MLFLOW_ENABLE_WORKSPACES",
+        "True refused (workspaces are not supported by the image); false accepted.",
+    ),
+)
+"""`mlflow server`'s own variables (click `envvar=` of its options, plus
+MLFLOW_ENABLE_WORKSPACES): what the image does with each. Never silently overridden."""
+
+CONTRACT = CONTRACT + MLFLOW_SERVER_VARIABLES
 
 SECRET_NAMES: frozenset[str] = frozenset(v.name for v in CONTRACT if v.secret)
 """Variables that must only ever arrive as platform secrets."""

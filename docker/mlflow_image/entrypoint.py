@@ -1,4 +1,4 @@
-"""Entrypoint of the mlflow-server image: environment contract -> `mlflow server`.
+"""Entrypoint of the mlflow-server image: environment contract -> MLflow's tracking server.
 
 Two halves, kept apart on purpose:
 
@@ -10,9 +10,13 @@ Two halves, kept apart on purpose:
 * `main()` and the functions below `resolve()` run processes and touch services:
   write the GCP key file, wait for the database, run the schema migrations under a
   database-level lock (so replicas starting together migrate exactly once),
-  prepare basic-auth, check/create the S3 bucket, then `os.execvp` into
-  `mlflow server`. Exec (not a child) so that the platform's SIGTERM reaches
-  `mlflow server` directly; MLflow forwards it to its uvicorn workers.
+  prepare basic-auth, check/create the S3 bucket, then serve. By default the process
+  becomes the preloaded server (`server.py`: gunicorn imports MLflow's app once and forks
+  its uvicorn workers; same pid, so the platform's SIGTERM reaches it), after one re-exec
+  that drops the spent secrets from the environment the process started with. When an
+  option only MLflow's own launcher can honour is set, it `os.execvp`s `mlflow server`.
+  MLflow's own `MLFLOW_*` server variables are honoured on the contract or refused
+  (`mlflow_options.py`).
 
 `python -m mlflow_image migrate` does everything up to the migrations and exits 0.
 """
@@ -25,11 +29,13 @@ from __future__ import annotations
 import base64
 import binascii
 import contextlib
+import ipaddress
 import json
 import logging
 import os
 import re
 import shlex
+import shutil
 import sys
 import tempfile
 import time
@@ -38,7 +44,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mlflow_image.contract import ARTIFACT_MODES, AUTH_PERMISSIONS, ENGINES
+from mlflow_image import mlflow_options
+from mlflow_image.contract import AUTH_PERMISSIONS, ENGINES
+from mlflow_image.mlflow_options import ConfigError, aliased
 
 if TYPE_CHECKING:  # sqlalchemy is imported lazily: it is not needed for most errors.
     from sqlalchemy.engine import URL, Engine
@@ -55,6 +63,11 @@ DEFAULT_KEEP_ALIVE_SECONDS = 650
 60 s by default, Google's front ends 600 s, Azure Container Apps' Envoy 240 s): the balancer,
 not the server, closes idle connections, so it never reuses one the server just closed
 (which shows up as sporadic 502s)."""
+DEFAULT_SHUTDOWN_SECONDS = 8
+"""How long a stopping server waits for requests in flight before it closes them: a few
+seconds under the shortest grace period of the platforms it runs on (Cloud Run and
+`docker stop`: 10 s; ECS 30 s; Container Apps 30 s), so it exits by itself, cleanly, before
+the platform's SIGKILL. A slower upload is cut and the client retries it."""
 DEFAULT_DB_WAIT_SECONDS = 60
 DB_POOL_DEFAULTS = {
     "MLFLOW_SQLALCHEMYSTORE_POOL_SIZE": 10,
@@ -93,10 +106,19 @@ SUPPORTED_DRIVERS = {
 }
 """Backend URI schemes the image accepts, mapped to the driver the image ships."""
 HOSTNAME_RE = re.compile(r"^(\*\.)?[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:\d{1,5})?$")
-
-
-class ConfigError(Exception):
-    """A bad or contradictory environment: the message is the one line the user sees."""
+DB_HOST_RE = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?$")
+DB_PART_NAMES = (
+    "DB_ENGINE",
+    "DB_HOST",
+    "DB_PORT",
+    "DB_NAME",
+    "DB_USER",
+    "DB_PASSWORD",
+    "DB_SSLMODE",
+    "DB_SSLROOTCERT",
+)
+"""Parts of the assembled backend URI: meaningless (so refused) next to a full URI."""
+ENDPOINT_RE = re.compile(r"^https?://[^/\s:]+(:\d{1,5})?(/\S*)?$")
 
 
 # --------------------------------------------------------------------------- pure helpers
@@ -178,6 +200,35 @@ def _fix_mysql_password(url: URL) -> URL:
     return url
 
 
+PG_CONNECTION_DEFAULTS = {
+    "connect_timeout": "10",
+    "keepalives": "1",
+    "keepalives_idle": "30",
+    "keepalives_interval": "10",
+    "keepalives_count": "3",
+}
+"""libpq options on every PostgreSQL connection (the server's pools, the migration lock,
+the auth store): a database that accepts TCP but does not answer fails a new connection in
+10 s instead of hanging; a pooled connection to a host that vanished is declared dead after
+about 60 s of silence (30 + 3 x 10) instead of TCP's 15 minutes."""
+MYSQL_CONNECTION_DEFAULTS = {"connect_timeout": "10"}
+"""PyMySQL's connect timeout (its default is 10 s too; stated so it is visible and kept).
+PyMySQL turns TCP keepalive on for its sockets but has no option to tune it."""
+
+
+def with_connection_defaults(url: URL) -> URL:
+    """The URL with the connect timeout and keepalive options added where not already set
+    (a user's own value in DATABASE_URI wins). SQLite is returned unchanged."""
+    if url.drivername.startswith("postgresql"):
+        defaults = PG_CONNECTION_DEFAULTS
+    elif url.drivername.startswith("mysql"):
+        defaults = MYSQL_CONNECTION_DEFAULTS
+    else:
+        return url
+    missing = {k: v for k, v in defaults.items() if k not in url.query}
+    return url.update_query_dict(missing) if missing else url
+
+
 def parse_database_uri(name: str, raw: str) -> URL:
     """Parse a full SQLAlchemy URI (DATABASE_URI, AUTH_DATABASE_URL) and pin the driver.
 
@@ -203,7 +254,7 @@ def parse_database_uri(name: str, raw: str) -> URL:
         )
     if driver != "sqlite" and not url.database:
         raise ConfigError(f"{name} ({mask_url(url)}) names no database; allowed: ...@host/<db>")
-    return _fix_mysql_password(url.set(drivername=driver))
+    return with_connection_defaults(_fix_mysql_password(url.set(drivername=driver)))
 
 
 def build_database_url(env: Mapping[str, str]) -> URL:
@@ -217,7 +268,7 @@ def build_database_url(env: Mapping[str, str]) -> URL:
     from sqlalchemy.engine import URL
 
     engine = parse_choice(env, "DB_ENGINE", "postgresql", ENGINES)
-    host = env.get("DB_HOST", "").strip()
+    host = check_db_host(env.get("DB_HOST", "").strip())
     default_port = 5432 if engine == "postgresql" else 3306
     port = parse_int(env, "DB_PORT", default_port, 1, 65535)
     name = env.get("DB_NAME", "").strip() or "mlflow"
@@ -255,15 +306,44 @@ def build_database_url(env: Mapping[str, str]) -> URL:
             if rootcert:
                 query["ssl_ca"] = rootcert
         query["charset"] = "utf8mb4"
-    return URL.create(
-        drivername,
-        username=user,
-        password=pymysql_password(password) if engine == "mysql" else password,
-        host=None if socket else host,
-        port=port if not socket or engine == "postgresql" else None,
-        database=name,
-        query=query,
+    return with_connection_defaults(
+        URL.create(
+            drivername,
+            username=user,
+            password=pymysql_password(password) if engine == "mysql" else password,
+            host=None if socket else host,
+            port=port if not socket or engine == "postgresql" else None,
+            database=name,
+            query=query,
+        )
     )
+
+
+def check_db_host(host: str) -> str:
+    """DB_HOST as given when it is a host name, an IP address or an absolute socket path.
+
+    `db:5432` or `postgres://db` would otherwise become a name lookup that fails on every
+    attempt until DB_WAIT_SECONDS runs out, blaming the wait.
+    """
+    if host.startswith("/") or DB_HOST_RE.match(host):
+        return host
+    with contextlib.suppress(ValueError):
+        ipaddress.ip_address(host.strip("[]"))
+        return host.strip("[]")
+    raise ConfigError(
+        f"DB_HOST={host!r} is not a host name; allowed: a host name or IP address alone (the "
+        "port goes in DB_PORT, no scheme or path), or an absolute unix-socket path"
+    )
+
+
+def check_endpoint_url(env: Mapping[str, str], name: str) -> None:
+    """An endpoint variable boto3 reads must be http(s)://host[:port][/path] when set."""
+    raw = env.get(name, "").strip()
+    if raw and not ENDPOINT_RE.match(raw):
+        raise ConfigError(
+            f"{name}={raw!r} is not an endpoint URL; allowed: http://host[:port] or "
+            "https://host[:port] (the scheme is required)"
+        )
 
 
 def validate_artifact_url(raw: str) -> str:
@@ -371,6 +451,19 @@ class Plan:
     data_dir: str = "/data"
     db_pool: tuple[int, int] | None = None
     """Effective (pool size, max overflow) per worker and store engine; None: MLflow's."""
+    host: str = "0.0.0.0"
+    port: int = DEFAULT_PORT
+    workers: int = DEFAULT_WORKERS
+    keep_alive: int = DEFAULT_KEEP_ALIVE_SECONDS
+    shutdown_seconds: int = DEFAULT_SHUTDOWN_SECONDS
+    spool_dir: str | None = None
+    max_upload_mb: int = 0
+    static_prefix: str | None = None
+    read_replica: URL | None = None
+    launcher: str = "preloaded"
+    """"preloaded" (gunicorn, the app imported once) or why MLflow's own launcher runs."""
+    warnings: list[str] = field(default_factory=list)
+    """Lines to log at start (settings that are honoured but unsafe)."""
     args: list[str] = field(default_factory=list)
     """`mlflow server` arguments (no secret among them)."""
     env: dict[str, str] = field(default_factory=dict)
@@ -388,57 +481,47 @@ class Plan:
             else "off"
         )
         pool = f" pool={self.db_pool[0]}+{self.db_pool[1]}/worker" if self.db_pool else ""
+        launcher = (
+            f"preloaded ({self.workers} uvicorn workers on {self.host}:{self.port})"
+            if self.launcher == "preloaded"
+            else f"{self.launcher} args={shlex.join(self.args)}"
+        )
         return (
             f"backend={backend}{pool} artifacts={self.artifact_mode}:{self.artifact_url} "
-            f"auth={auth} args={shlex.join(self.args)}"
+            f"auth={auth} server={launcher}"
         )
 
 
 def resolve(env: Mapping[str, str], extra_args: Sequence[str] = ()) -> Plan:
     """Turn the environment into a Plan, or raise ConfigError. Pure: no I/O, no mlflow."""
-    port = parse_int(env, "PORT", DEFAULT_PORT, 1, 65535)
-    host = env.get("HOST", "").strip() or "0.0.0.0"
-    workers = parse_int(env, "SERVER_WORKERS", DEFAULT_WORKERS, 1, 64)
+    mlflow_options.check_mlflow_booleans(env)
+    mlflow_options.refuse_unsupported(env)
+    port = parse_int(_merged(env, "PORT", "MLFLOW_PORT"), "PORT", DEFAULT_PORT, 1, 65535)
+    host = aliased(env, "HOST", "MLFLOW_HOST") or "0.0.0.0"
+    workers = parse_int(
+        _merged(env, "SERVER_WORKERS", "MLFLOW_WORKERS"), "SERVER_WORKERS", DEFAULT_WORKERS, 1, 64
+    )
     keep_alive = parse_int(env, "SERVER_KEEP_ALIVE_SECONDS", DEFAULT_KEEP_ALIVE_SECONDS, 1, 86400)
+    shutdown = parse_int(env, "SERVER_SHUTDOWN_SECONDS", DEFAULT_SHUTDOWN_SECONDS, 2, 3600)
+    spool_dir = env.get("SPOOL_DIR", "").strip() or None
+    if spool_dir is not None and not spool_dir.startswith("/"):
+        raise ConfigError(f"SPOOL_DIR={spool_dir!r} is not absolute; allowed: an absolute path")
+    max_upload_mb = parse_int(env, "ARTIFACT_MAX_UPLOAD_MB", 0, 0, 10_000_000)
     db_wait = parse_int(env, "DB_WAIT_SECONDS", DEFAULT_DB_WAIT_SECONDS, 0, 3600)
-    mode = parse_choice(env, "ARTIFACT_MODE", "proxied", ARTIFACT_MODES)
+    mode = mlflow_options.artifact_mode(env)
     data_dir = env.get("DATA_DIR", "").strip() or "/data"
     if not data_dir.startswith("/"):
         raise ConfigError(f"DATA_DIR={data_dir!r} is not absolute; allowed: an absolute path")
     auth_enabled = parse_bool(env, "AUTH_ENABLED", False)
     create_bucket = parse_bool(env, "CREATE_BUCKET", False)
     jobs = parse_bool(env, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION", False)
+    for name in ("MLFLOW_S3_ENDPOINT_URL", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3"):
+        check_endpoint_url(env, name)
 
-    # Backend store: DATABASE_URI > MLFLOW_BACKEND_STORE_URI > DB_* parts > SQLite.
-    database_uri = env.get("DATABASE_URI", "").strip()
-    mlflow_uri = env.get("MLFLOW_BACKEND_STORE_URI", "").strip()
-    db_host = env.get("DB_HOST", "").strip()
-    backend: URL | None
-    if database_uri:
-        backend = parse_database_uri("DATABASE_URI", database_uri)
-    elif mlflow_uri:
-        backend = parse_database_uri("MLFLOW_BACKEND_STORE_URI", mlflow_uri)
-    elif db_host:
-        backend = build_database_url(env)
-    else:
-        backend = None
-    if mode == "artifacts-only" and backend is not None:
-        which = (
-            "DATABASE_URI"
-            if database_uri
-            else ("MLFLOW_BACKEND_STORE_URI" if mlflow_uri else "DB_HOST")
-        )
-        raise ConfigError(
-            f"ARTIFACT_MODE='artifacts-only' but {which} is set; allowed: no database with "
-            "artifacts-only (unset it), or ARTIFACT_MODE=proxied | direct"
-        )
-    if mode != "artifacts-only" and backend is None:
-        from sqlalchemy.engine import URL
-
-        backend = URL.create("sqlite", database=f"{data_dir.rstrip('/')}/mlflow.db")
+    backend = _resolve_backend(env, mode, data_dir)
 
     # Artifact store.
-    raw_artifact = env.get("ARTIFACT_URL", "").strip()
+    raw_artifact = mlflow_options.artifact_url(env, mode)
     if mode == "direct" and not raw_artifact:
         raise ConfigError(
             "ARTIFACT_URL is not set but ARTIFACT_MODE='direct' is; allowed: the bucket URI "
@@ -467,6 +550,14 @@ def resolve(env: Mapping[str, str], extra_args: Sequence[str] = ()) -> Plan:
         create_bucket=create_bucket,
         db_wait_seconds=db_wait,
         data_dir=data_dir,
+        host=host,
+        port=port,
+        workers=workers,
+        keep_alive=keep_alive,
+        shutdown_seconds=shutdown,
+        spool_dir=spool_dir,
+        max_upload_mb=max_upload_mb,
+        static_prefix=env.get("MLFLOW_STATIC_PREFIX", "") or None,
     )
 
     # Google credentials (seed 004).
@@ -474,7 +565,17 @@ def resolve(env: Mapping[str, str], extra_args: Sequence[str] = ()) -> Plan:
         plan.google_key = decode_google_auth_string(env["GOOGLE_AUTH_STRING"])
         plan.unset.append("GOOGLE_AUTH_STRING")
 
-    # Server arguments. Secrets (backend URI) go through the environment, not argv.
+    replica = env.get("MLFLOW_READ_REPLICA_BACKEND_STORE_URI", "").strip()
+    if replica:
+        if backend is None:
+            raise ConfigError(
+                "MLFLOW_READ_REPLICA_BACKEND_STORE_URI is set but ARTIFACT_MODE="
+                "'artifacts-only' has no backend store; allowed: unset it"
+            )
+        plan.read_replica = parse_database_uri("MLFLOW_READ_REPLICA_BACKEND_STORE_URI", replica)
+        plan.env["MLFLOW_READ_REPLICA_BACKEND_STORE_URI"] = url_to_string(plan.read_replica)
+
+    # Server arguments (MLflow's launcher). Secrets (backend URI) go through the environment.
     args = ["--host", host, "--port", str(port), "--workers", str(workers)]
     if backend is not None:
         plan.env["MLFLOW_BACKEND_STORE_URI"] = url_to_string(backend)
@@ -491,9 +592,112 @@ def resolve(env: Mapping[str, str], extra_args: Sequence[str] = ()) -> Plan:
         uvicorn_opts = env.get("MLFLOW_UVICORN_OPTS", "").strip()
         if "--timeout-keep-alive" not in uvicorn_opts:
             uvicorn_opts = f"{uvicorn_opts} --timeout-keep-alive {keep_alive}".strip()
+        if "--timeout-graceful-shutdown" not in uvicorn_opts:
+            uvicorn_opts = f"{uvicorn_opts} --timeout-graceful-shutdown {shutdown}"
         args += ["--uvicorn-opts", uvicorn_opts]
 
-    # Security middleware: Host allow-list and CORS origins.
+    _resolve_security(env, plan)
+
+    # Basic auth.
+    if auth_enabled:
+        _resolve_auth(env, plan, backend)
+        args += ["--app-name", "basic-auth"]
+    else:
+        given = [n for n in AUTH_SETTINGS if env.get(n, "").strip()]
+        if given:
+            raise ConfigError(
+                f"{given[0]} is set but AUTH_ENABLED={env.get('AUTH_ENABLED', '')!r} is not "
+                "true; allowed: AUTH_ENABLED=true to run basic-auth with it, or unset "
+                f"{given[0]} (credentials never start a server without auth)"
+            )
+    plan.unset += [
+        "DB_PASSWORD",
+        "AUTH_PASSWORD",
+        "DATABASE_URI",
+        "AUTH_DATABASE_URL",
+        "MLFLOW_READ_REPLICA_BACKEND_STORE_URI",
+    ]
+    plan.args = args + list(extra_args)
+    plan.launcher = _launcher(env, extra_args, jobs)
+    return plan
+
+
+AUTH_SETTINGS = ("AUTH_USERNAME", "AUTH_PASSWORD", "AUTH_DATABASE_URL", "AUTH_DEFAULT_PERMISSION")
+"""Basic-auth settings: set without AUTH_ENABLED=true they are refused, not ignored."""
+
+
+def _merged(env: Mapping[str, str], contract: str, mlflow: str) -> dict[str, str]:
+    """{contract: value} from the contract variable or MLflow's alias of it (see aliased)."""
+    value = aliased(env, contract, mlflow)
+    return {contract: value} if value else {}
+
+
+def _launcher(env: Mapping[str, str], extra_args: Sequence[str], jobs: bool) -> str:
+    """Which server runs: "preloaded" (default) or MLflow's own launcher, with the reason.
+
+    MLflow's launcher (`mlflow server`) is the only one that can honour its launcher options,
+    arguments given to the image and the job runner; everything else is preloaded.
+    """
+    if extra_args:
+        return "mlflow server (arguments given to the image)"
+    for name in mlflow_options.LAUNCHER_VARIABLES:
+        if env.get(name, "").strip():
+            return f"mlflow server ({name} is set)"
+    if jobs:
+        return "mlflow server (MLFLOW_SERVER_ENABLE_JOB_EXECUTION=true)"
+    return PRELOADED
+
+
+PRELOADED = "preloaded"
+
+
+def _resolve_backend(env: Mapping[str, str], mode: str, data_dir: str) -> URL | None:
+    """The backend store: exactly one of DATABASE_URI, MLFLOW_BACKEND_STORE_URI, DB_* parts.
+
+    None of them: SQLite in DATA_DIR (artifacts-only: no store). Two of them, or DB_* parts
+    next to a full URI (TLS settings that would be ignored, say), are refused.
+    """
+    database_uri = env.get("DATABASE_URI", "").strip()
+    mlflow_uri = env.get("MLFLOW_BACKEND_STORE_URI", "").strip()
+    parts = [n for n in DB_PART_NAMES if env.get(n, "").strip()]
+    if database_uri and mlflow_uri:
+        raise ConfigError(
+            "DATABASE_URI and MLFLOW_BACKEND_STORE_URI are both set (values not shown); "
+            "allowed: one of them"
+        )
+    full = "DATABASE_URI" if database_uri else ("MLFLOW_BACKEND_STORE_URI" if mlflow_uri else "")
+    if full and parts:
+        raise ConfigError(
+            f"{parts[0]} is set but {full} is, which would make it ignored; allowed: put "
+            f"everything in {full} (TLS as ?sslmode=... for PostgreSQL, ?ssl_ca=... for "
+            f"MySQL), or unset {full} and use the DB_* parts"
+        )
+    if full:
+        backend: URL | None = parse_database_uri(full, database_uri or mlflow_uri)
+    elif env.get("DB_HOST", "").strip():
+        backend = build_database_url(env)
+    else:
+        backend = None
+    if mode == "artifacts-only" and backend is not None:
+        which = full or "DB_HOST"
+        raise ConfigError(
+            f"ARTIFACT_MODE='artifacts-only' but {which} is set; allowed: no database with "
+            "artifacts-only (unset it), or ARTIFACT_MODE=proxied | direct"
+        )
+    if mode != "artifacts-only" and backend is None:
+        if parts:
+            raise ConfigError(
+                f"{parts[0]} is set but DB_HOST is not; allowed: DB_HOST with the other DB_* "
+                "parts, or none of them (SQLite in DATA_DIR)"
+            )
+        from sqlalchemy.engine import URL
+
+        backend = URL.create("sqlite", database=f"{data_dir.rstrip('/')}/mlflow.db")
+    return backend
+
+
+def _resolve_security(env: Mapping[str, str], plan: Plan) -> None:
+    """MLflow's Host allow-list and CORS origins from PUBLIC_HOSTNAMES / CORS_ALLOWED_ORIGINS."""
     public = parse_list(env.get("PUBLIC_HOSTNAMES"))
     for name in public:
         if not HOSTNAME_RE.match(name):
@@ -502,18 +706,16 @@ def resolve(env: Mapping[str, str], extra_args: Sequence[str] = ()) -> Plan:
                 "comma-separated names like mlflow.example.com (no scheme, no path)"
             )
     if not env.get("MLFLOW_SERVER_ALLOWED_HOSTS", "").strip() and public:
-        plan.env["MLFLOW_SERVER_ALLOWED_HOSTS"] = ",".join(allowed_hosts(public, port))
-    origins = parse_list(env.get("CORS_ALLOWED_ORIGINS")) or cors_origins(public)
-    if not env.get("MLFLOW_SERVER_CORS_ALLOWED_ORIGINS", "").strip() and origins:
+        plan.env["MLFLOW_SERVER_ALLOWED_HOSTS"] = ",".join(allowed_hosts(public, plan.port))
+    explicit = aliased(env, "CORS_ALLOWED_ORIGINS", "MLFLOW_SERVER_CORS_ALLOWED_ORIGINS")
+    origins = parse_list(explicit) or cors_origins(public)
+    if origins and not env.get("MLFLOW_SERVER_CORS_ALLOWED_ORIGINS", "").strip():
         plan.env["MLFLOW_SERVER_CORS_ALLOWED_ORIGINS"] = ",".join(origins)
-
-    # Basic auth.
-    if auth_enabled:
-        _resolve_auth(env, plan, backend)
-        args += ["--app-name", "basic-auth"]
-    plan.unset += ["DB_PASSWORD", "AUTH_PASSWORD", "DATABASE_URI", "AUTH_DATABASE_URL"]
-    plan.args = args + list(extra_args)
-    return plan
+    if mlflow_options.mlflow_bool(env, "MLFLOW_SERVER_DISABLE_SECURITY_MIDDLEWARE"):
+        plan.warnings.append(
+            "MLFLOW_SERVER_DISABLE_SECURITY_MIDDLEWARE is true: no Host check, no CORS check, "
+            "no X-Frame-Options (MLflow's own warning: only for testing)"
+        )
 
 
 def _resolve_db_pool(env: Mapping[str, str], plan: Plan) -> None:
@@ -539,7 +741,17 @@ def _resolve_db_pool(env: Mapping[str, str], plan: Plan) -> None:
 def _resolve_auth(env: Mapping[str, str], plan: Plan, backend: URL | None) -> None:
     """Fill the auth part of `plan` from AUTH_* (called only when AUTH_ENABLED=true)."""
     username = env.get("AUTH_USERNAME", "").strip() or "admin"
-    password = env.get("AUTH_PASSWORD", "")
+    # A secret created from a file (`--from-file`, `--data-file`) keeps the file's final
+    # newline, which nobody types at a login prompt: strip line endings, nothing else.
+    password = env.get("AUTH_PASSWORD", "").rstrip("\r\n")
+    for name, value in (("AUTH_USERNAME", username), ("AUTH_PASSWORD", password)):
+        if not value.isascii():
+            shown = f"={value!r}" if name == "AUTH_USERNAME" else " (value not shown)"
+            raise ConfigError(
+                f"{name}{shown} has a non-ASCII character; allowed: ASCII only (MLflow "
+                "decodes Basic credentials as ASCII on its FastAPI routes, so this admin "
+                "would get 401 on every proxied artifact request)"
+            )
     if len(password) < 12:
         what = "is not set" if not password else f"has {len(password)} characters"
         raise ConfigError(
@@ -561,14 +773,6 @@ def _resolve_auth(env: Mapping[str, str], plan: Plan, backend: URL | None) -> No
             "AUTH_DATABASE_URL is not set but AUTH_ENABLED=true with ARTIFACT_MODE="
             "'artifacts-only' (no backend store to share); allowed: a database URI for the "
             "auth tables"
-        )
-    if auth_db.drivername.startswith("mysql"):
-        source = "AUTH_DATABASE_URL" if raw_auth_db else "the backend store (auth default)"
-        raise ConfigError(
-            f"AUTH_ENABLED=true but {source} is MySQL ({mask_url(auth_db)}): MLflow 3.17.2's "
-            "auth migration fails on MySQL/MariaDB (duplicate constraint fk_user_id, "
-            "mlflow/mlflow#9642); allowed: AUTH_DATABASE_URL=postgresql://... (or sqlite://// "
-            "for a single replica)"
         )
     plan.auth_enabled = True
     plan.auth_database = auth_db
@@ -634,7 +838,13 @@ def wait_for_database(url: URL, seconds: int, sleep: float = 2.0) -> None:
                     LOG.info("database %s is reachable (attempt %d)", mask_url(url), attempt)
                 return
             except sqlalchemy.exc.SQLAlchemyError as exc:
-                reason = _one_line(exc)
+                reason = one_line(exc)
+                if is_permanent_db_error(exc):
+                    raise StartError(
+                        f"database {mask_url(url)} refused the login: {reason} (not retried: "
+                        "waiting does not fix a wrong DB_USER / DB_PASSWORD / DB_NAME"
+                        f"{_newline_hint(url)})"
+                    ) from None
                 remaining = deadline - time.monotonic()
                 if remaining <= 0 or attempt == max_attempts:
                     raise StartError(
@@ -652,11 +862,42 @@ def wait_for_database(url: URL, seconds: int, sleep: float = 2.0) -> None:
         engine.dispose()
 
 
+PERMANENT_MYSQL_ERRORS = (1044, 1045, 1049, 1698)
+"""MySQL/MariaDB errors no wait can fix: access denied (to the database), unknown database."""
+PERMANENT_PG_TEXT = (
+    "password authentication failed",
+    "authentication failed for user",
+    "no pg_hba.conf entry",
+    "does not exist",
+)
+"""libpq messages no wait can fix: wrong password, no access rule, unknown role/database."""
+
+
+def is_permanent_db_error(exc: BaseException) -> bool:
+    """True when a connection error is a refused login or unknown database, not an outage."""
+    orig = getattr(exc, "orig", None) or exc
+    args = getattr(orig, "args", ())
+    if args and isinstance(args[0], int):  # PyMySQL: (code, message)
+        return args[0] in PERMANENT_MYSQL_ERRORS
+    text = str(orig).lower()
+    return any(fragment in text for fragment in PERMANENT_PG_TEXT)
+
+
+def _newline_hint(url: URL) -> str:
+    """A hint when the password ends with a line ending (a secret read from a file)."""
+    password = str(url.password or "")
+    return (
+        "; DB_PASSWORD ends with a newline: was it read from a file?"
+        if password.endswith(("\n", "\r"))
+        else ""
+    )
+
+
 class StartError(Exception):
     """A failure while starting (database down, bucket missing): one line, exit 1."""
 
 
-def _one_line(exc: BaseException) -> str:
+def one_line(exc: BaseException) -> str:
     """An exception as one short log line (first line of the driver's message)."""
     orig = getattr(exc, "orig", None) or exc
     text = str(orig).strip().splitlines()
@@ -728,6 +969,49 @@ def migrate_tracking_schema(engine: Engine) -> str:
     return f"tracking schema already at {head}"
 
 
+def create_mysql_auth_schema(engine: Engine) -> bool:
+    """On an empty MySQL/MariaDB auth database, create MLflow's initial auth tables with
+    constraint names unique per schema; True when it did.
+
+    MLflow's initial auth migration (8606fa83a998) names the foreign keys of both permission
+    tables `fk_user_id`, which MySQL/MariaDB refuse within one database (errno 121,
+    mlflow/mlflow#10964). These are the same three tables, columns and unique constraints,
+    with the two foreign keys named per table. MLflow then finds auth tables without its
+    version table, stamps them at that initial revision (its own path for pre-3.6 auth
+    databases) and applies every later auth migration itself. Call under migration_lock.
+    """
+    import sqlalchemy as sa
+
+    if {"users", "alembic_version_auth"} & set(sa.inspect(engine).get_table_names()):
+        return False
+    meta = sa.MetaData()
+    sa.Table(
+        "users",
+        meta,
+        sa.Column("id", sa.Integer(), nullable=False, primary_key=True),
+        sa.Column("username", sa.String(length=255), nullable=True),
+        sa.Column("password_hash", sa.String(length=255), nullable=True),
+        sa.Column("is_admin", sa.Boolean(), nullable=True),
+        sa.UniqueConstraint("username"),
+    )
+    for table, key, unique in (
+        ("experiment_permissions", "experiment_id", "unique_experiment_user"),
+        ("registered_model_permissions", "name", "unique_name_user"),
+    ):
+        sa.Table(
+            table,
+            meta,
+            sa.Column("id", sa.Integer(), nullable=False, primary_key=True),
+            sa.Column(key, sa.String(length=255), nullable=False),
+            sa.Column("user_id", sa.Integer(), nullable=False),
+            sa.Column("permission", sa.String(length=255), nullable=True),
+            sa.ForeignKeyConstraint(["user_id"], ["users.id"], name=f"fk_{table}_user_id"),
+            sa.UniqueConstraint(key, "user_id", name=unique),
+        )
+    meta.create_all(engine)
+    return True
+
+
 def prepare_auth(plan: Plan, secret_dir: str) -> None:
     """Write the auth config, migrate the auth tables and set the admin's password.
 
@@ -746,6 +1030,9 @@ def prepare_auth(plan: Plan, secret_dir: str) -> None:
     try:
         with migration_lock(engine, plan.data_dir):
             from mlflow.server.auth.sqlalchemy_store import SqlAlchemyStore
+
+            if engine.dialect.name in ("mysql", "mariadb") and create_mysql_auth_schema(engine):
+                LOG.info("created the initial auth tables with MySQL-safe constraint names")
 
             store = SqlAlchemyStore()
             store.init_db(url_to_string(plan.auth_database))  # alembic upgrade to head
@@ -797,9 +1084,9 @@ def check_bucket(plan: Plan, env: Mapping[str, str]) -> None:
             LOG.warning("cannot check bucket %r (403); assuming it exists", bucket)
             return
         if code not in ("404", "NoSuchBucket", "NotFound"):
-            raise StartError(f"cannot check bucket {bucket!r}: {_one_line(exc)}") from None
+            raise StartError(f"cannot check bucket {bucket!r}: {one_line(exc)}") from None
     except BotoCoreError as exc:
-        raise StartError(f"cannot reach S3 to check bucket {bucket!r}: {_one_line(exc)}") from None
+        raise StartError(f"cannot reach S3 to check bucket {bucket!r}: {one_line(exc)}") from None
     if not plan.create_bucket:
         raise StartError(
             f"bucket {bucket!r} of ARTIFACT_URL does not exist; create it, or set "
@@ -810,13 +1097,15 @@ def check_bucket(plan: Plan, env: Mapping[str, str]) -> None:
     except ClientError as exc:
         code = str(exc.response.get("Error", {}).get("Code", ""))
         if code not in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"):  # a racing replica
-            raise StartError(f"cannot create bucket {bucket!r}: {_one_line(exc)}") from None
+            raise StartError(f"cannot create bucket {bucket!r}: {one_line(exc)}") from None
     LOG.info("created bucket %r (CREATE_BUCKET=true)", bucket)
 
 
 def prepare(plan: Plan, migrate_only: bool) -> None:
     """All side effects before the server starts (or the whole job in `migrate` mode)."""
     secret_dir = private_dir()
+    if not migrate_only:
+        check_spool(plan)
     if plan.google_key is not None:
         key_path = write_private_file(secret_dir, "google-credentials.json", plan.google_key)
         os.environ["GOOGLE_APPLICATION_CREDENTIALS"] = key_path
@@ -842,6 +1131,40 @@ GCS_BOOT_DIR = Path(__file__).resolve().parent / "gcs_boot"
 """Holds the sitecustomize that lets the server sign GCS URLs through IAM (gcs_signing)."""
 
 
+def check_spool(plan: Plan) -> None:
+    """Where proxied uploads are spooled: create SPOOL_DIR, log its free space, and stop the
+    start when it cannot hold ARTIFACT_MAX_UPLOAD_MB (MLflow's proxy writes each upload
+    whole to a temporary file before sending it on; a full disk gave clients a bare 500)."""
+    if plan.artifact_mode == "direct":
+        return
+    spool = plan.spool_dir or tempfile.gettempdir()
+    try:
+        Path(spool).mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=spool):
+            pass
+    except OSError as exc:
+        raise StartError(f"SPOOL_DIR {spool!r} is not writable: {exc}") from None
+    free_mb = shutil.disk_usage(spool).free // (1024 * 1024)
+    if plan.max_upload_mb and free_mb < plan.max_upload_mb:
+        raise StartError(
+            f"SPOOL_DIR {spool!r} has {free_mb} MB free, less than ARTIFACT_MAX_UPLOAD_MB="
+            f"{plan.max_upload_mb}: a proxied upload is spooled whole there; give it more "
+            "space (a data volume, a larger ephemeral disk) or lower ARTIFACT_MAX_UPLOAD_MB"
+        )
+    LOG.info(
+        "proxied uploads spool in %s: %d MB free (each upload in flight needs its whole size)",
+        spool,
+        free_mb,
+    )
+    if plan.spool_dir:
+        plan.env["TMPDIR"] = plan.spool_dir
+
+
+def signs_gcs_urls(plan: Plan) -> bool:
+    """True when the artifact root is gs://: the server must sign GCS URLs through IAM."""
+    return any(arg.startswith("gs://") for arg in plan.args)
+
+
 def server_environment(plan: Plan, base: Mapping[str, str]) -> dict[str, str]:
     """The server's environment: the inherited one, plus the plan's, minus spent secrets.
 
@@ -851,7 +1174,7 @@ def server_environment(plan: Plan, base: Mapping[str, str]) -> dict[str, str]:
     """
     env = {k: v for k, v in base.items() if k not in plan.unset}
     env.update(plan.env)
-    if any(arg.startswith("gs://") for arg in plan.args):
+    if signs_gcs_urls(plan):
         paths = [str(GCS_BOOT_DIR), *filter(None, env.get("PYTHONPATH", "").split(os.pathsep))]
         env["PYTHONPATH"] = os.pathsep.join(dict.fromkeys(paths))
     return env
@@ -871,12 +1194,92 @@ def main(argv: Sequence[str] | None = None) -> int:
     migrate_only = bool(args) and args[0] == "migrate"
     if migrate_only:
         args = args[1:]
+    env = {**os.environ, **_inherited_secrets()}
     try:
-        plan = resolve(os.environ, args)
+        plan = resolve(env, args)
     except ConfigError as exc:
         print(f"mlflow_image: configuration error: {exc}", file=sys.stderr, flush=True)
         return 2
+    if not migrate_only and plan.launcher == PRELOADED:
+        _reexec_without_secrets(plan, args)
     LOG.info("plan: %s", plan.describe())
+    for line in plan.warnings:
+        LOG.warning("%s", line)
+    if migrate_only or plan.launcher != PRELOADED:
+        return _prepare_and_exec(plan, migrate_only)
+    return _prepare_and_serve(plan)
+
+
+SECRETS_FD = "_MLFLOW_IMAGE_SECRETS_FD"
+"""Set only across the entrypoint's re-exec: the fd of a memfd holding its spent secrets."""
+
+
+def _reexec_without_secrets(plan: Plan, args: Sequence[str]) -> None:
+    """Exec this entrypoint again (same pid) with the spent secrets out of its environment.
+
+    The preloaded server is this very process, and a process's initial environment stays
+    readable in /proc/<pid>/environ (and is inherited by forked workers) whatever
+    os.environ says later. So the secrets travel to the new image of the process in an
+    anonymous memory file (never on disk, never in argv), and the environment it starts
+    with no longer holds them. Cheap: nothing heavy is imported yet.
+    """
+    spent = {k: os.environ[k] for k in plan.unset if k in os.environ}
+    if not spent:
+        return
+    fd = os.memfd_create("mlflow-image-secrets", 0)
+    os.write(fd, json.dumps(spent).encode())
+    os.lseek(fd, 0, os.SEEK_SET)
+    os.set_inheritable(fd, True)
+    env = {k: v for k, v in os.environ.items() if k not in spent}
+    env[SECRETS_FD] = str(fd)
+    sys.stderr.flush()
+    os.execve(sys.executable, [sys.executable, "-m", "mlflow_image", *args], env)
+
+
+def _inherited_secrets() -> dict[str, str]:
+    """The secrets handed over by _reexec_without_secrets ({} on a first start)."""
+    raw = os.environ.pop(SECRETS_FD, "")
+    if not raw:
+        return {}
+    fd = int(raw)
+    with os.fdopen(fd, "rb") as handle:
+        return json.loads(handle.read())
+
+
+def _prepare_and_serve(plan: Plan) -> int:
+    """Migrate, then become the preloaded server (same process: MLflow is imported once).
+
+    The server's environment is in place before anything imports `mlflow.server`, whose
+    module reads some of it at import time (the static prefix, for one).
+    """
+    from mlflow_image import server
+
+    env = server_environment(plan, os.environ)
+    os.environ.clear()
+    os.environ.update(env)
+    os.environ.update(server.private_environment(plan, env.get("MLFLOW_BACKEND_STORE_URI")))
+    if signs_gcs_urls(plan):
+        # GCS_BOOT_DIR's sitecustomize reaches only new interpreters; the preloaded server's
+        # workers are forks of this process, so the signing hook is installed here.
+        from mlflow_image import gcs_signing
+
+        gcs_signing.install_on_import()
+    try:
+        prepare(plan, migrate_only=False)
+    except StartError as exc:
+        print(f"mlflow_image: start failed: {exc}", file=sys.stderr, flush=True)
+        return 1
+    if plan.spool_dir:
+        # tempfile caches its directory on first use (the entrypoint's secret files stayed
+        # in the default one): point this process, and so its forked workers, at the spool.
+        os.environ["TMPDIR"] = tempfile.tempdir = plan.spool_dir
+    LOG.info("serving: gunicorn arbiter (pid %d), app preloaded", os.getpid())
+    server.serve(plan)
+    return 0
+
+
+def _prepare_and_exec(plan: Plan, migrate_only: bool) -> int:
+    """Migrate, then (server mode) exec MLflow's own launcher, `mlflow server`."""
     try:
         prepare(plan, migrate_only)
     except StartError as exc:

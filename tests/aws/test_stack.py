@@ -698,16 +698,13 @@ def test_too_many_replicas_for_the_database_fails_before_any_resource() -> None:
     harness.run_program(config={"cloud": "aws", "maxReplicas": "18"}, mocks=harness.new_mocks())
 
 
-def test_mysql_with_auth_fails_before_any_resource() -> None:
-    # The image refuses basic-auth on a MySQL backend (mlflow/mlflow#9642); AWS has auth on
-    # by default, so dbEngine=mysql needs authEnabled=false spelled out.
-    with pytest.raises(
-        Exception,
-        match=r"mlflow:dbEngine: invalid value 'mysql'; allowed: postgresql while "
-        r"mlflow:authEnabled is true",
-    ) as raised:
-        run(dbEngine="mysql")
-    assert "mlflow/mlflow#9642" in str(raised.value)
+def test_mysql_with_auth_is_deployed() -> None:
+    # The image runs basic-auth on MySQL (it creates MLflow's initial auth tables with unique
+    # constraint names, mlflow/mlflow#10964): AWS's default auth-on works with dbEngine=mysql.
+    result = run(dbEngine="mysql")
+    env = environment(result)
+    assert env["AUTH_ENABLED"] == "true" and env["DB_ENGINE"] == "mysql"
+    assert "AUTH_PASSWORD" in secret_refs(result)
 
 
 def test_auth_off_has_no_auth_variables_or_secrets() -> None:

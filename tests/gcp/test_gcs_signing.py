@@ -169,3 +169,26 @@ def test_entrypoint_loads_the_signing_in_server_processes_for_gcs_only() -> None
         check=False,
     )
     assert done.stdout.strip() == "True", done.stderr
+
+
+def test_preloaded_server_installs_the_signing_before_mlflow_loads(monkeypatch) -> None:
+    """The preloaded server forks its workers from the entrypoint's own process, which no
+    sitecustomize reaches: the hook is installed there, for gs:// roots only."""
+    from mlflow_image import server  # noqa: PLC0415 (imports nothing heavy until serve)
+
+    installed: list[str] = []
+    monkeypatch.setattr(gcs_signing, "install_on_import", lambda: installed.append("hook"))
+    monkeypatch.setattr(entrypoint, "prepare", lambda plan, migrate_only: None)
+    monkeypatch.setattr(server, "serve", lambda plan: installed.append("serve"))
+    monkeypatch.setattr(server, "private_environment", lambda plan, uri: {})
+    saved = dict(os.environ)
+    try:
+        for url, expected in (("gs://bucket", ["hook", "serve"]), ("s3://bucket", ["serve"])):
+            installed.clear()
+            plan = entrypoint.resolve({"ARTIFACT_URL": url, "ARTIFACT_MODE": "proxied"}, [])
+            assert plan.launcher == entrypoint.PRELOADED
+            assert entrypoint._prepare_and_serve(plan) == 0
+            assert installed == expected, url
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)

@@ -223,7 +223,6 @@ REFUSALS = [
     ({"logRetentionDays": "30"}, GCP, "mlflow:logRetentionDays"),
     ({"vpcId": "vpc-0123456789abcdef0"}, GCP, "mlflow:vpcId"),
     ({"kmsKeyArn": "arn:aws:kms:eu-west-1:123456789012:key/k"}, GCP, "mlflow:kmsKeyArn"),
-    ({"dbEngine": "mysql"}, GCP, "mlflow:dbEngine"),  # with auth: mlflow/mlflow#9642
 ]
 
 

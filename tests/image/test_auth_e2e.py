@@ -1,4 +1,4 @@
-"""basic-auth against real PostgreSQL (auth tables in the backend database, whose
+"""basic-auth against real PostgreSQL and MariaDB (auth tables in the backend database, whose
 password holds `%`): 401s, admin creates a user, 403 until granted, and a changed
 AUTH_PASSWORD on restart replaces the admin's password."""
 
@@ -10,9 +10,12 @@ import secrets
 import pytest
 import requests
 import sqlalchemy.exc
+from alembic.script import ScriptDirectory
 from mlflow import MlflowClient
 from mlflow.server import get_app_client
+from mlflow.server.auth.db import utils as auth_db_utils
 from mlflow.server.auth.sqlalchemy_store import SqlAlchemyStore
+from mlflow_image import entrypoint as ep
 from sqlalchemy.engine import URL
 
 from tests import services
@@ -98,22 +101,92 @@ def test_basic_auth_and_password_rotation(pg, server_factory) -> None:
         assert "AUTH_PASSWORD changed" in server.log()
 
 
-def test_mlflow_auth_migration_still_fails_on_mariadb(maria) -> None:
-    """Why the entrypoint refuses a MySQL auth database: MLflow 3.17.2's initial auth
-    migration names two foreign keys `fk_user_id`, which MySQL/MariaDB reject within one
-    database (mlflow/mlflow#9642). When this test fails, MLflow fixed it: lift the check in
-    entrypoint._resolve_auth."""
-    db, user = unique("db"), unique("u")
-    maria.create_database(db, user, "auth-probe-password")
-    url = URL.create(
+def _maria_url(maria: services.MariaDB, db: str, user: str, password: str) -> URL:
+    return URL.create(
         "mysql+pymysql",
         username=user,
-        password="auth-probe-password",
+        password=password,
         host="127.0.0.1",
         port=maria.port,
         database=db,
     )
+
+
+def test_mlflow_auth_migration_still_fails_on_mariadb(maria) -> None:
+    """Why the entrypoint creates the initial auth tables itself on MySQL: MLflow 3.17.2's
+    initial auth migration names two foreign keys `fk_user_id`, which MySQL/MariaDB reject
+    within one database (mlflow/mlflow#10964). When this test fails, MLflow fixed it: drop
+    entrypoint.create_mysql_auth_schema."""
+    db, user = unique("db"), unique("u")
+    maria.create_database(db, user, "auth-probe-password")
     store = SqlAlchemyStore()
     with pytest.raises(sqlalchemy.exc.OperationalError, match="errno: 121"):
-        store.init_db(url.render_as_string(hide_password=False))
+        store.init_db(_maria_url(maria, db, user, "auth-probe-password").render_as_string(False))
     store.engine.dispose()
+
+
+def test_later_auth_migrations_apply_on_the_mysql_safe_schema(maria) -> None:
+    """The image's initial tables + MLflow's own stamp-and-upgrade reach MLflow's auth head:
+    every later auth migration (workspaces, RBAC, scorer and gateway permissions...) runs."""
+    db, user = unique("db"), unique("u")
+    maria.create_database(db, user, "auth-probe-password")
+    url = _maria_url(maria, db, user, "auth-probe-password")
+    engine = ep.create_engine(url)
+    try:
+        assert ep.create_mysql_auth_schema(engine)
+        assert not ep.create_mysql_auth_schema(engine)  # idempotent: tables exist
+    finally:
+        engine.dispose()
+    store = SqlAlchemyStore()
+    store.init_db(url.render_as_string(hide_password=False))
+    store.engine.dispose()
+    config = auth_db_utils._get_alembic_config(url.render_as_string(hide_password=False))
+    head = ScriptDirectory.from_config(config).get_current_head()
+    assert maria.query(db, "SELECT version_num FROM alembic_version_auth") == [(head,)]
+    assert head != auth_db_utils.INITIAL_REVISION
+    tables = {row[0] for row in maria.query(db, "SHOW TABLES")}
+    assert {"roles", "scorer_permissions", "workspace_permissions"} <= tables
+    fks = maria.query(
+        db,
+        "SELECT constraint_name FROM information_schema.table_constraints "
+        f"WHERE constraint_schema = '{db}' AND constraint_type = 'FOREIGN KEY'",
+    )
+    names = [row[0] for row in fks]
+    assert len(names) == len(set(names)) >= 2
+
+
+def test_basic_auth_on_mariadb(maria, server_factory) -> None:
+    """basic-auth with its tables in a MariaDB backend store (refused before): 401 anonymous,
+    admin works, a granted user reads, and a restart finds the schema in place."""
+    db, user = unique("db"), unique("u")
+    maria.create_database(db, user, NASTY_PASSWORD)
+    password = "admin-" + secrets.token_hex(8)
+    env = {
+        "DB_ENGINE": "mysql",
+        "DB_HOST": "127.0.0.1",
+        "DB_PORT": str(maria.port),
+        "DB_NAME": db,
+        "DB_USER": user,
+        "DB_PASSWORD": NASTY_PASSWORD,
+        "AUTH_ENABLED": "true",
+        "AUTH_PASSWORD": password,
+        "MLFLOW_FLASK_SERVER_SECRET_KEY": secrets.token_hex(16),
+    }
+    port = services.free_port()
+    with server_factory(env, port=port) as server:
+        url = server.url
+        assert "MySQL-safe constraint names" in server.log()
+        assert requests.get(url + SEARCH, timeout=10).status_code == 401
+        old = _as_user("admin", password)
+        try:
+            admin = get_app_client("basic-auth", tracking_uri=url)
+            admin.create_user("bob", "bob-password-12")
+            experiment_id = MlflowClient(url).create_experiment(unique("exp"))
+            admin.grant_user_permission("bob", "experiment", experiment_id, "READ")
+        finally:
+            _restore(old)
+        get = f"{url}/api/2.0/mlflow/experiments/get?experiment_id={experiment_id}"
+        assert requests.get(get, auth=("bob", "bob-password-12"), timeout=10).ok
+    with server_factory(env, port=port) as server:
+        assert "MySQL-safe constraint names" not in server.log()
+        assert requests.get(server.url + SEARCH, auth=("admin", password), timeout=10).ok

@@ -148,19 +148,95 @@ CASES = [
         },
         "AUTH_DATABASE_URL is not set but AUTH_ENABLED=true with ARTIFACT_MODE='artifacts-only'",
     ),
+    ("relative DATA_DIR", {"DATA_DIR": "data"}, "DATA_DIR='data' is not absolute"),
     (
-        "auth on a MySQL database (mlflow/mlflow#9642)",
+        "bad MLflow boolean",
+        {"MLFLOW_S3_IGNORE_TLS": "maybe"},
+        "MLFLOW_S3_IGNORE_TLS='maybe' is not a boolean MLflow accepts; allowed: true | false",
+    ),
+    (
+        "endpoint without scheme",
+        {"MLFLOW_S3_ENDPOINT_URL": "minio:9000"},
+        "MLFLOW_S3_ENDPOINT_URL='minio:9000' is not an endpoint URL; allowed: http://host",
+    ),
+    (
+        "DB_HOST with a port",
+        {"DB_HOST": "db.internal:5432", "DB_PASSWORD": SECRET},
+        "DB_HOST='db.internal:5432' is not a host name; allowed: a host name or IP address "
+        "alone (the port goes in DB_PORT",
+    ),
+    (
+        "TLS setting next to DATABASE_URI",
+        {"DATABASE_URI": f"postgresql://u:{SECRET}@h/db", "DB_SSLMODE": "verify-full"},
+        "DB_SSLMODE is set but DATABASE_URI is, which would make it ignored",
+    ),
+    (
+        "two backend URIs",
         {
-            "DB_ENGINE": "mysql",
-            "DB_HOST": "h",
-            "DB_PASSWORD": SECRET,
+            "DATABASE_URI": f"postgresql://u:{SECRET}@h/db",
+            "MLFLOW_BACKEND_STORE_URI": f"postgresql://u:{SECRET}@h/other",
+        },
+        "DATABASE_URI and MLFLOW_BACKEND_STORE_URI are both set",
+    ),
+    (
+        "MLFLOW_ARTIFACTS_ONLY next to a database",
+        {"MLFLOW_ARTIFACTS_ONLY": "true", "DB_HOST": "h", "DB_PASSWORD": SECRET},
+        "ARTIFACT_MODE='artifacts-only' but DB_HOST is set",
+    ),
+    (
+        "MLFLOW_SERVE_ARTIFACTS against ARTIFACT_MODE",
+        {"MLFLOW_SERVE_ARTIFACTS": "false", "ARTIFACT_MODE": "proxied", "ARTIFACT_URL": "s3://b"},
+        "MLFLOW_SERVE_ARTIFACTS='false' contradicts ARTIFACT_MODE='proxied'",
+    ),
+    (
+        "MLFLOW_PORT against PORT",
+        {"PORT": "5000", "MLFLOW_PORT": "8080"},
+        "MLFLOW_PORT='8080' disagrees with PORT='5000'; allowed: set PORT only",
+    ),
+    (
+        "MLFLOW_REGISTRY_STORE_URI",
+        {"MLFLOW_REGISTRY_STORE_URI": f"postgresql://u:{SECRET}@h/reg"},
+        "MLFLOW_REGISTRY_STORE_URI is set (value not shown); allowed: unset",
+    ),
+    (
+        "workspaces",
+        {"MLFLOW_ENABLE_WORKSPACES": "true"},
+        "MLFLOW_ENABLE_WORKSPACES='true' is not supported",
+    ),
+    (
+        "bad static prefix",
+        {"MLFLOW_STATIC_PREFIX": "mlflow/"},
+        "MLFLOW_STATIC_PREFIX='mlflow/' is not a URL prefix",
+    ),
+    (
+        "auth password without AUTH_ENABLED",
+        {"AUTH_PASSWORD": SECRET},
+        "AUTH_PASSWORD is set but AUTH_ENABLED='' is not true; allowed: AUTH_ENABLED=true",
+    ),
+    (
+        "auth user with AUTH_ENABLED=false",
+        {"AUTH_ENABLED": "false", "AUTH_USERNAME": "root"},
+        "AUTH_USERNAME is set but AUTH_ENABLED='false' is not true",
+    ),
+    (
+        "non-ASCII admin password",
+        {
             "AUTH_ENABLED": "true",
+            "AUTH_PASSWORD": SECRET + "é",
+            "MLFLOW_FLASK_SERVER_SECRET_KEY": SECRET,
+        },
+        "AUTH_PASSWORD (value not shown) has a non-ASCII character; allowed: ASCII only",
+    ),
+    (
+        "non-ASCII admin name",
+        {
+            "AUTH_ENABLED": "true",
+            "AUTH_USERNAME": "jürgen",
             "AUTH_PASSWORD": SECRET,
             "MLFLOW_FLASK_SERVER_SECRET_KEY": SECRET,
         },
-        "AUTH_ENABLED=true but the backend store (auth default) is MySQL",
+        "AUTH_USERNAME='jürgen' has a non-ASCII character",
     ),
-    ("relative DATA_DIR", {"DATA_DIR": "data"}, "DATA_DIR='data' is not absolute"),
 ]
 
 

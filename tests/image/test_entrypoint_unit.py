@@ -34,7 +34,7 @@ def test_database_url_from_parts_round_trips_any_password() -> None:
         5432,
         "mlflow",
     )
-    assert parsed.query == {"sslmode": "prefer"}
+    assert parsed.query == {"sslmode": "prefer", **ep.PG_CONNECTION_DEFAULTS}
     assert PASSWORD not in ep.mask_url(url) and "***" in ep.mask_url(url)
 
 
@@ -53,7 +53,8 @@ def test_unix_socket_forms() -> None:
     pg = ep.build_database_url(
         {"DB_HOST": "/cloudsql/p:r:i", "DB_PASSWORD": "x", "DB_PORT": "5433"}
     )
-    assert pg.host is None and pg.query == {"host": "/cloudsql/p:r:i"} and pg.port == 5433
+    assert pg.host is None and pg.port == 5433
+    assert pg.query == {"host": "/cloudsql/p:r:i", **ep.PG_CONNECTION_DEFAULTS}
     my = ep.build_database_url(
         {"DB_ENGINE": "mysql", "DB_HOST": "/cloudsql/p:r:i", "DB_PASSWORD": "x"}
     )
@@ -73,7 +74,7 @@ def test_postgres_tls(mode: str, expected: dict[str, str]) -> None:
     env = {"DB_HOST": "h", "DB_PASSWORD": "x", "DB_SSLMODE": mode}
     if mode.startswith("verify"):
         env["DB_SSLROOTCERT"] = "/ca.pem"
-    assert dict(ep.build_database_url(env).query) == expected
+    assert dict(ep.build_database_url(env).query) == {**expected, **ep.PG_CONNECTION_DEFAULTS}
 
 
 def test_mysql_tls() -> None:
@@ -107,7 +108,11 @@ def test_scenario_3_zero_config() -> None:
     assert plan.env["MLFLOW_BACKEND_STORE_URI"] == "sqlite:////d/mlflow.db"
     assert plan.args[:6] == ["--host", "0.0.0.0", "--port", "5000", "--workers", "2"]
     assert plan.args[6:8] == ["--artifacts-destination", "/d/artifacts"]
-    assert plan.args[-2:] == ["--uvicorn-opts", "--timeout-keep-alive 650"]
+    assert plan.args[-2:] == [
+        "--uvicorn-opts",
+        "--timeout-keep-alive 650 --timeout-graceful-shutdown 8",
+    ]
+    assert plan.launcher == ep.PRELOADED
     assert plan.env["MLFLOW_SERVER_ENABLE_JOB_EXECUTION"] == "false"
     assert "MLFLOW_SERVER_ALLOWED_HOSTS" not in plan.env
 
@@ -205,7 +210,7 @@ def test_uvicorn_options_respect_user() -> None:
         }
     )
     assert plan.args[plan.args.index("--uvicorn-opts") + 1] == (
-        "--proxy-headers --timeout-keep-alive 900"
+        "--proxy-headers --timeout-keep-alive 900 --timeout-graceful-shutdown 8"
     )
     assert plan.args[plan.args.index("--workers") + 1] == "3"
     plan = ep.resolve({"MLFLOW_GUNICORN_OPTS": "--timeout 60"})
@@ -375,7 +380,7 @@ def test_parsers() -> None:
 
 def test_every_contract_variable_is_read_by_the_entrypoint() -> None:
     """The contract and the entrypoint agree: each contract name appears in the code."""
-    source = Path(ep.__file__).read_text()
+    source = "".join(p.read_text() for p in Path(ep.__file__).parent.glob("*.py"))
     missing = [v.name for v in CONTRACT if f'"{v.name}"' not in source]
     assert not missing, missing
     assert {
@@ -385,3 +390,49 @@ def test_every_contract_variable_is_read_by_the_entrypoint() -> None:
         "GOOGLE_AUTH_STRING",
         "MLFLOW_FLASK_SERVER_SECRET_KEY",
     } <= SECRET_NAMES
+
+
+def test_connect_timeout_and_keepalives_on_every_database_url() -> None:
+    """Assembled or given, PostgreSQL URLs get libpq's connect timeout and keepalives and
+    MySQL URLs PyMySQL's connect timeout; a user's own value in the URI wins."""
+    plan = ep.resolve(
+        {
+            "DATABASE_URI": "postgresql://u:p@h/db?connect_timeout=3",
+            "MLFLOW_READ_REPLICA_BACKEND_STORE_URI": "mysql://u:p@r/db",
+        }
+    )
+    assert plan.backend is not None and plan.read_replica is not None
+    assert plan.backend.query["connect_timeout"] == "3"
+    assert plan.backend.query["keepalives_idle"] == "30"
+    assert plan.read_replica.query == {"connect_timeout": "10"}
+    served = make_url(plan.env["MLFLOW_BACKEND_STORE_URI"])
+    assert served.query["keepalives"] == "1"
+    mysql = ep.build_database_url({"DB_ENGINE": "mysql", "DB_HOST": "h", "DB_PASSWORD": "x"})
+    assert mysql.query["connect_timeout"] == "10"
+    sqlite = ep.resolve({"DATA_DIR": "/d"}).backend
+    assert sqlite is not None and not sqlite.query
+
+
+def test_spool_checks(tmp_path) -> None:
+    """SPOOL_DIR is created, logged and becomes the server's TMPDIR; too little free space
+    for ARTIFACT_MAX_UPLOAD_MB stops the start; direct mode spools nothing."""
+    spool = tmp_path / "spool"
+    plan = ep.resolve({"DATA_DIR": str(tmp_path), "SPOOL_DIR": str(spool)})
+    ep.check_spool(plan)
+    assert spool.is_dir() and plan.env["TMPDIR"] == str(spool)
+    huge = ep.resolve({"SPOOL_DIR": str(spool), "ARTIFACT_MAX_UPLOAD_MB": "10000000"})
+    with pytest.raises(ep.StartError, match="ARTIFACT_MAX_UPLOAD_MB=10000000"):
+        ep.check_spool(huge)
+    with pytest.raises(ep.ConfigError, match="SPOOL_DIR='spool' is not absolute"):
+        ep.resolve({"SPOOL_DIR": "spool"})
+    direct = ep.resolve(
+        {
+            "DB_HOST": "h",
+            "DB_PASSWORD": "x",
+            "ARTIFACT_MODE": "direct",
+            "ARTIFACT_URL": "s3://b",
+            "SPOOL_DIR": "/nonexistent/spool",
+            "ARTIFACT_MAX_UPLOAD_MB": "10000000",
+        }
+    )
+    ep.check_spool(direct)  # nothing spooled in direct mode: no check, no directory

@@ -4,8 +4,10 @@ while clients write (every acknowledged write survives)."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
+import socket
 import subprocess
 import threading
 import time
@@ -72,10 +74,69 @@ def test_migrate_mode(pg, tmp_path) -> None:
     assert "rd%25" not in first.stderr + second.stderr and NASTY_PASSWORD not in first.stderr
 
 
+class LateForwarder:
+    """A TCP port that starts forwarding to `target` only when `open()` is called: a
+    database that is not there yet (connection refused), then is."""
+
+    def __init__(self, target: int) -> None:
+        self.target = target
+        self.port = services.free_port()
+        self.listener: socket.socket | None = None
+        self.frozen = False
+        """True: accept connections but never answer (a database that hangs, SIGSTOP-like)."""
+        self.held: list[socket.socket] = []
+
+    def open(self) -> None:
+        """Start listening and forwarding (daemon threads, loopback only)."""
+        self.listener = socket.create_server(("127.0.0.1", self.port))
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        assert self.listener is not None
+        for _ in range(1000):
+            try:
+                client, _addr = self.listener.accept()
+            except OSError:
+                return
+            if self.frozen:
+                self.held.append(client)  # open, silent
+                continue
+            upstream = socket.create_connection(("127.0.0.1", self.target), timeout=10)
+            upstream.settimeout(None)  # an idle pooled connection is not an error
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pump(source: socket.socket, sink: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            while data := source.recv(65536):
+                sink.sendall(data)
+        with contextlib.suppress(OSError):
+            sink.shutdown(socket.SHUT_WR)
+
+    def close(self) -> None:
+        """Stop accepting."""
+        if self.listener is not None:
+            # shutdown() first: close() alone leaves a thread blocked in accept() holding the
+            # socket, which then keeps accepting.
+            with contextlib.suppress(OSError):
+                self.listener.shutdown(socket.SHUT_RDWR)
+            self.listener.close()
+        for held in self.held:
+            held.close()
+
+
 def test_waits_for_database_then_proceeds(pg, tmp_path) -> None:
-    """The database appears 4 s after start: logged retries, then migrate succeeds."""
+    """The database answers only 4 s after start: logged retries, then migrate succeeds."""
     db, user = unique("db"), unique("u")
-    env = {**pg_env(pg, db, user), "DATA_DIR": str(tmp_path), "DB_WAIT_SECONDS": "60"}
+    pg.create_database(db, user, NASTY_PASSWORD)
+    late = LateForwarder(pg.port)
+    env = {
+        **pg_env(pg, db, user),
+        "DB_PORT": str(late.port),
+        "DATA_DIR": str(tmp_path),
+        "DB_WAIT_SECONDS": "60",
+    }
     proc = subprocess.Popen(
         services.entrypoint_command("migrate"),
         env=services.entrypoint_env(env),
@@ -86,9 +147,10 @@ def test_waits_for_database_then_proceeds(pg, tmp_path) -> None:
     try:
         time.sleep(4)
         assert proc.poll() is None, proc.communicate()[0]
-        pg.create_database(db, user, NASTY_PASSWORD)
+        late.open()
         output, _ = proc.communicate(timeout=90)
     finally:
+        late.close()
         if proc.poll() is None:
             proc.kill()
             proc.wait(10)
@@ -115,6 +177,32 @@ def test_gives_up_on_absent_database_after_db_wait_seconds(tmp_path) -> None:
     assert "***" in result.stderr and NASTY_PASSWORD not in result.stderr
     assert "rd%25" not in result.stderr
     assert 2.5 < elapsed < 15, elapsed
+
+
+@pytest.mark.parametrize("engine", ["postgresql", "mysql"])
+def test_wrong_password_stops_at_once(engine: str, pg, maria, tmp_path) -> None:
+    """A refused login is not an outage: exit 1 in seconds, not after DB_WAIT_SECONDS."""
+    db, user = unique("db"), unique("u")
+    server = pg if engine == "postgresql" else maria
+    server.create_database(db, user, NASTY_PASSWORD)
+    env = {
+        "DB_ENGINE": engine,
+        "DB_HOST": "127.0.0.1",
+        "DB_PORT": str(server.port),
+        "DB_NAME": db,
+        "DB_USER": user,
+        "DB_PASSWORD": "wrong-password\n",
+        "DB_WAIT_SECONDS": "120",
+        "DATA_DIR": str(tmp_path),
+    }
+    started = time.monotonic()
+    result = services.run_entrypoint(env, timeout=100)
+    elapsed = time.monotonic() - started
+    assert result.returncode == 1, result.stderr
+    assert "refused the login" in result.stderr and "not retried" in result.stderr
+    assert "DB_PASSWORD ends with a newline" in result.stderr
+    assert "wrong-password" not in result.stderr
+    assert elapsed < 30, elapsed
 
 
 def test_kill_9_keeps_every_acknowledged_write(pg, s3, server_factory, tmp_path) -> None:
@@ -169,13 +257,14 @@ def test_kill_9_keeps_every_acknowledged_write(pg, s3, server_factory, tmp_path)
 
 
 def test_sigterm_reaches_server_and_workers(server_factory, tmp_path) -> None:
-    """The entrypoint exec'd into `mlflow server`: SIGTERM to its pid stops it and its
-    uvicorn workers (nothing left in the process group), promptly."""
+    """The entrypoint became the preloaded server (same pid): SIGTERM to its pid stops it
+    and its forked uvicorn workers (nothing left in the process group), promptly."""
     server = server_factory({"DATA_DIR": str(tmp_path), "SERVER_WORKERS": "2"}).start()
     server.wait_healthy()
     assert server.proc is not None
     cmdline = Path(f"/proc/{server.server_pid()}/cmdline").read_bytes().split(b"\0")
-    assert b"mlflow" in cmdline and b"server" in cmdline, cmdline
+    assert b"mlflow_image" in cmdline, cmdline
+    assert len(services.process_tree(server.server_pid())) == 3  # arbiter + 2 workers
     started = time.monotonic()
     os.kill(server.server_pid(), signal.SIGTERM)
     server.proc.wait(30)
@@ -191,3 +280,62 @@ def test_sigterm_reaches_server_and_workers(server_factory, tmp_path) -> None:
 
     services.wait_until(group_gone, 15, "server process group exit")
     assert time.monotonic() - started < 30
+
+
+def test_sigterm_with_a_slow_upload_in_flight_exits_within_the_bound(server_factory, tmp_path):
+    """SERVER_SHUTDOWN_SECONDS bounds shutdown: a proxied upload that never finishes (a
+    client sending its body slowly) is cut, and the server exits cleanly, in time."""
+    env = {"DATA_DIR": str(tmp_path), "SERVER_WORKERS": "2", "SERVER_SHUTDOWN_SECONDS": "3"}
+    server = server_factory(env).start().wait_healthy()
+    assert server.proc is not None
+    slow = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+    try:
+        slow.sendall(
+            b"PUT /api/2.0/mlflow-artifacts/artifacts/0/slow/big.bin HTTP/1.1\r\n"
+            b"Host: 127.0.0.1\r\nContent-Length: 100000000\r\n\r\n" + b"x" * 65536
+        )
+        time.sleep(1)
+        started = time.monotonic()
+        os.kill(server.server_pid(), signal.SIGTERM)
+        code = server.proc.wait(30)
+        elapsed = time.monotonic() - started
+    finally:
+        slow.close()
+    assert code == 0, server.log()
+    # The bound plus the processes' own exit (seconds on a loaded 2-core machine).
+    assert elapsed < 3 + 5, (elapsed, server.log())
+
+
+@pytest.mark.parametrize("fault", ["refused", "frozen"])
+def test_worker_start_without_database_stops_the_server(
+    fault: str, pg, server_factory, tmp_path
+) -> None:
+    """A worker (re)started while the database is gone (connections refused) or hangs
+    (accepted, never answered) fails within the connect timeout and visibly: one log line,
+    and the server exits for the platform to restart it, instead of MLflow's ~100 s engine
+    retry on the first request."""
+    db, user = unique("db"), unique("u")
+    pg.create_database(db, user, NASTY_PASSWORD)
+    late = LateForwarder(pg.port)
+    late.open()
+    env = {**pg_env(pg, db, user), "DB_PORT": str(late.port), "DATA_DIR": str(tmp_path)}
+    env["SERVER_WORKERS"] = "2"
+    server = server_factory(env).start().wait_healthy()
+    assert server.proc is not None
+    workers = [p for p in services.process_tree(server.server_pid()) if p != server.server_pid()]
+    assert len(workers) == 2
+    if fault == "refused":
+        late.close()  # new connections are refused from now on
+    else:
+        late.frozen = True  # new connections hang
+    started = time.monotonic()
+    os.kill(workers[0], signal.SIGKILL)
+    try:
+        code = server.proc.wait(60)
+    finally:
+        late.close()
+    elapsed = time.monotonic() - started
+    assert code != 0
+    assert "unreachable at worker start" in server.log(), server.log()
+    assert NASTY_PASSWORD not in server.log()
+    assert elapsed < 30, elapsed

@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import re
 import stat
 import urllib.request
 from pathlib import Path
@@ -105,7 +106,8 @@ def test_proxied_postgres_gcs_socket(pg, gcs, server_factory, tmp_path) -> None:
     """Scenario 5 on PostgreSQL over its unix socket (Cloud SQL form) with GCS.
 
     The server also gets GOOGLE_AUTH_STRING: it must land in a private 0600 file that
-    GOOGLE_APPLICATION_CREDENTIALS names, and the secret itself must leave the environment.
+    GOOGLE_APPLICATION_CREDENTIALS names, and the secret itself must leave the environment
+    the server's process started with.
     """
     db, user, bucket = unique("db"), unique("u"), unique("bkt")
     pg.create_database(db, user, NASTY_PASSWORD)
@@ -124,7 +126,11 @@ def test_proxied_postgres_gcs_socket(pg, gcs, server_factory, tmp_path) -> None:
             for item in Path(f"/proc/{server.server_pid()}/environ").read_text().split("\0")
             if "=" in item
         )
-        key_path = Path(environ["GOOGLE_APPLICATION_CREDENTIALS"])
+        # Set in the server's own environment after start (the preloaded server is the
+        # entrypoint's process): the log names the file.
+        logged = re.search(r"GOOGLE_AUTH_STRING written to (\S+) \(0600\)", server.log())
+        assert logged, server.log()
+        key_path = Path(logged.group(1))
         assert json.loads(key_path.read_text()) == key
         assert stat.S_IMODE(key_path.stat().st_mode) == 0o600
         assert stat.S_IMODE(key_path.parent.stat().st_mode) == 0o700
