@@ -193,9 +193,10 @@ def test_every_known_key_has_an_invalid_case() -> None:
 @pytest.mark.parametrize("key", list(INVALID_BY_KEY))
 def test_every_known_key_is_read(key: str) -> None:
     base, bad = INVALID_BY_KEY[key]
-    parse_config(base, frozenset({"adminPassword"}))  # the base alone is valid
+    region = "eu-west-1" if base.get("cloud") == "aws" else None  # the AWS provider's
+    parse_config(base, frozenset({"adminPassword"}), region)  # the base alone is valid
     with pytest.raises(ConfigError, match=f"^mlflow:{key}: "):
-        parse_config({**base, key: bad}, frozenset({"adminPassword"}))
+        parse_config({**base, key: bad}, frozenset({"adminPassword"}), region)
 
 
 # parse_config without mocks.
@@ -215,7 +216,7 @@ def test_local_defaults() -> None:
 
 
 def test_aws_defaults_are_secure() -> None:
-    config = parse_config({"cloud": "aws"})
+    config = parse_config({"cloud": "aws"}, aws_region="eu-west-1")
     assert config.auth.enabled is True
     assert config.deletion_protection is True
     assert config.artifacts.force_destroy is False

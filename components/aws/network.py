@@ -12,6 +12,8 @@ from pulumi_aws import ec2, vpc
 
 from components.aws.networking import subnet_cidrs
 
+CLOUDFRONT_PREFIX_LIST = "com.amazonaws.global.cloudfront.origin-facing"
+"""AWS-managed prefix list of CloudFront's origin-facing servers."""
 ZONES = 2
 """Availability zones used: the load balancer and RDS multi-AZ need two; more adds NAT cost."""
 
@@ -31,6 +33,10 @@ class NetworkArgs(TypedDict, total=False):
     """With `vpc_id`: subnets of the service and database, in two zones or more."""
     allowed_cidrs: Required[Sequence[str]]
     """IPv4 CIDRs that may reach the load balancer on ports 80 and 443. Required."""
+    cloudfront_only: bool
+    """The load balancer admits only CloudFront's origin-facing servers, on port 80 (the
+    managed prefix list), instead of `allowed_cidrs` (which must then be 0.0.0.0/0: the
+    viewers' addresses are CloudFront's business). Default False."""
     container_port: int
     """Port the server container listens on. Default 5000."""
     database_port: int | None
@@ -50,7 +56,8 @@ class Network(pulumi.ComponentResource):
     up through the free gateway endpoint. For zone-independent egress, create one NAT gateway
     per zone in your own VPC and pass it with `vpc_id`.
 
-    Security groups: the load balancer's accepts 80/443 from `allowed_cidrs`; the service's
+    Security groups: the load balancer's accepts 80/443 from `allowed_cidrs` (or, with
+    `cloudfront_only`, 80 from CloudFront's origin-facing prefix list only); the service's
     accepts only the load balancer on the container port; the database's accepts only the
     service on the database port.
 
@@ -262,7 +269,20 @@ class Network(pulumi.ComponentResource):
         lb_sg = self.load_balancer_security_group.id
         service_sg = self.service_security_group.id
         port = v["container_port"]
-        for index, cidr in enumerate(v["allowed_cidrs"]):
+        if v["cloudfront_only"]:
+            # One rule; the prefix list's ~55 entries count against the group's rule quota (60).
+            prefix_list = ec2.get_managed_prefix_list_output(
+                name=CLOUDFRONT_PREFIX_LIST, opts=pulumi.InvokeOptions(parent=self)
+            )
+            self._rule(
+                "in",
+                f"{name}-lb-in-cloudfront",
+                lb_sg,
+                80,
+                prefix_list_id=prefix_list.id,
+                description="HTTP 80 from CloudFront's origin-facing servers",
+            )
+        for index, cidr in enumerate([] if v["cloudfront_only"] else v["allowed_cidrs"]):
             for web in (80, 443):
                 self._rule(
                     "in",
@@ -385,6 +405,12 @@ def _validate(args: NetworkArgs) -> dict[str, Any]:
             raise ValueError(f"vpc_cidr: {vpc_cidr!r}: {error}") from None
     if not allowed_cidrs:
         raise ValueError("allowed_cidrs: at least one CIDR (use 0.0.0.0/0 for everyone)")
+    cloudfront_only = args.get("cloudfront_only", False)
+    if cloudfront_only and allowed_cidrs != ["0.0.0.0/0"]:
+        raise ValueError(
+            f"allowed_cidrs: {allowed_cidrs} not with cloudfront_only (the load balancer then "
+            "admits CloudFront only); allowed: ['0.0.0.0/0']"
+        )
     for port_field, port in (("container_port", container_port), ("database_port", database_port)):
         if port is not None and not 1 <= port <= 65535:
             raise ValueError(f"{port_field}: {port} is not from 1 to 65535")
@@ -396,6 +422,7 @@ def _validate(args: NetworkArgs) -> dict[str, Any]:
         "public_cidrs": public_cidrs,
         "private_cidrs": private_cidrs,
         "allowed_cidrs": allowed_cidrs,
+        "cloudfront_only": cloudfront_only,
         "container_port": container_port,
         "database_port": database_port,
     }

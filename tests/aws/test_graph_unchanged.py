@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,7 @@ from typing import Any
 import pytest
 
 from tests import harness
-from tests.aws.conftest import AWS_INVOKES, AWS_OUTPUTS
+from tests.aws.conftest import AWS_INVOKES, AWS_OUTPUTS, REGION
 
 SNAPSHOT = Path(__file__).with_name("graph_snapshot.json")
 
@@ -50,6 +51,7 @@ CASES: dict[str, dict[str, Any]] = {
     "proxied-options": {
         "artifactVersioning": "false",
         "allowedCidrs": ["10.0.0.0/8", "192.168.0.0/16"],
+        "allowHttp": "true",
         "deletionProtection": "false",
         "artifactForceDestroy": "true",
         "vpcCidr": "10.20.0.0/16",
@@ -144,6 +146,7 @@ def test_recording_is_deterministic() -> None:
 
 
 def _write() -> None:
+    os.environ["AWS_REGION"] = REGION
     harness.OUTPUTS.update(AWS_OUTPUTS)
     harness.INVOKES.update(AWS_INVOKES)
     data = {case: record(case) for case in sorted(CASES)}
