@@ -135,8 +135,12 @@ class Network(pulumi.ComponentResource):
         self, name: str, network: ec2.Vpc, public_cidrs: list[str], private_cidrs: list[str]
     ) -> tuple[list[ec2.Subnet], list[ec2.Subnet]]:
         """One public and one private subnet in each of the first `ZONES` zones."""
+        # Regular zones only: where Local Zones are enabled they are "available" too, and
+        # their names sort first (no NAT gateway, no RDS multi-AZ there).
         zones = aws.get_availability_zones_output(
-            state="available", opts=pulumi.InvokeOptions(parent=self)
+            state="available",
+            filters=[{"name": "opt-in-status", "values": ["opt-in-not-required"]}],
+            opts=pulumi.InvokeOptions(parent=self),
         ).names
         public: list[ec2.Subnet] = []
         private: list[ec2.Subnet] = []

@@ -310,6 +310,9 @@ def test_new_vpc_layout_two_zones_one_nat_private_routes() -> None:
         for r in result.mocks.of_type("aws:ec2/route:Route")
     }
     assert routes == {True, False}  # one default route via NAT (private), one via IGW (public)
+    ((_, zone_query),) = [i for i in result.mocks.invokes if i[0].endswith("getAvailabilityZones")]
+    # Local Zones are "available" too where enabled, and sort first: regular zones only.
+    assert zone_query["filters"] == [{"name": "opt-in-status", "values": ["opt-in-not-required"]}]
     endpoint = inputs(result, "aws:ec2/vpcEndpoint:VpcEndpoint")
     assert endpoint["serviceName"] == "com.amazonaws.eu-west-1.s3"
     assert endpoint["vpcEndpointType"] == "Gateway"
