@@ -123,13 +123,14 @@ class Network(pulumi.ComponentResource):
         )
         public, private = self._subnets(name, self.vpc, v["public_cidrs"], v["private_cidrs"])
         self._public_routes(name, self.vpc, public)
-        private_routes = self._private_routes(name, self.vpc, public[0], private)
-        self._s3_endpoint(name, self.vpc, private_routes)
-        return (
-            self.vpc.id,
-            pulumi.Output.all(*[s.id for s in public]),
-            pulumi.Output.all(*[s.id for s in private]),
+        private_routes, routed = self._private_routes(name, self.vpc, public[0], private)
+        routed.append(self._s3_endpoint(name, self.vpc, private_routes))
+        # The private subnet ids carry the routes out as dependencies: what runs there (the
+        # ECS service's tasks) starts only once it can reach ECR, Secrets Manager and S3.
+        private_ids = pulumi.Output.all(*[s.id for s in private], *[r.id for r in routed]).apply(
+            lambda ids: [str(i) for i in ids[: len(private)]]
         )
+        return self.vpc.id, pulumi.Output.all(*[s.id for s in public]), private_ids
 
     def _subnets(
         self, name: str, network: ec2.Vpc, public_cidrs: list[str], private_cidrs: list[str]
@@ -197,9 +198,10 @@ class Network(pulumi.ComponentResource):
 
     def _private_routes(
         self, name: str, network: ec2.Vpc, nat_subnet: ec2.Subnet, private: list[ec2.Subnet]
-    ) -> ec2.RouteTable:
+    ) -> tuple[ec2.RouteTable, list[pulumi.CustomResource]]:
         """One NAT gateway (see the class docstring for the trade-off) and the private
-        subnets' default route through it."""
+        subnets' default route through it. Returns the route table, and the route and
+        associations that make the private subnets reach out."""
         nat_ip = ec2.Eip(
             f"{name}-nat-ip", domain="vpc", tags=self._named(name, "nat"), opts=self._child
         )
@@ -216,27 +218,31 @@ class Network(pulumi.ComponentResource):
             tags=self._named(name, "private"),
             opts=self._child,
         )
-        ec2.Route(
-            f"{name}-private-default",
-            route_table_id=routes.id,
-            destination_cidr_block="0.0.0.0/0",
-            nat_gateway_id=self.nat_gateway.id,
-            opts=self._child,
-        )
-        for index, subnet in enumerate(private):
-            ec2.RouteTableAssociation(
-                f"{name}-private-assoc-{index}",
-                subnet_id=subnet.id,
+        routed: list[pulumi.CustomResource] = [
+            ec2.Route(
+                f"{name}-private-default",
                 route_table_id=routes.id,
+                destination_cidr_block="0.0.0.0/0",
+                nat_gateway_id=self.nat_gateway.id,
                 opts=self._child,
             )
-        return routes
+        ]
+        for index, subnet in enumerate(private):
+            routed.append(
+                ec2.RouteTableAssociation(
+                    f"{name}-private-assoc-{index}",
+                    subnet_id=subnet.id,
+                    route_table_id=routes.id,
+                    opts=self._child,
+                )
+            )
+        return routes, routed
 
-    def _s3_endpoint(self, name: str, network: ec2.Vpc, routes: ec2.RouteTable) -> None:
+    def _s3_endpoint(self, name: str, network: ec2.Vpc, routes: ec2.RouteTable) -> ec2.VpcEndpoint:
         """Artifact traffic to S3 skips the NAT gateway (no per-GB NAT charge; survives a NAT
         zone outage). Gateway endpoints are free."""
         region = aws.get_region_output(opts=pulumi.InvokeOptions(parent=self)).region
-        ec2.VpcEndpoint(
+        return ec2.VpcEndpoint(
             f"{name}-s3",
             vpc_id=network.id,
             service_name=pulumi.Output.concat("com.amazonaws.", region, ".s3"),

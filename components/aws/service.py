@@ -189,6 +189,9 @@ class Service(pulumi.ComponentResource):
         super().__init__("mlflow-aws:index:Service", name, None, opts)
         self._tags = dict(args.get("tags") or {})
         self._child = pulumi.ResourceOptions(parent=self)
+        self._ready: list[pulumi.Resource] = []
+        """What tasks need in place before the first one starts (ECS would otherwise fail
+        them with ResourceInitializationError)."""
         domain = args.get("domain")
 
         self.image_ref = self._image(name, args)
@@ -488,13 +491,14 @@ class Service(pulumi.ComponentResource):
                 tags=self._tags,
                 opts=self._child,
             )
-            secretsmanager.SecretVersion(
+            version = secretsmanager.SecretVersion(
                 f"{name}-{suffix}",
                 secret_id=secret.id,
                 secret_string=pulumi.Output.secret(value),
                 opts=self._child,
             )
             self.secrets[variable] = secret
+            self._ready.append(version)  # valueFrom needs the value, not only the secret
             value_from[variable] = secret.arn
             secret_arns.append(secret.arn)
         return value_from, secret_arns
@@ -513,14 +517,15 @@ class Service(pulumi.ComponentResource):
             tags=self._tags,
             opts=self._child,
         )
-        iam.RolePolicyAttachment(
+        attachment = iam.RolePolicyAttachment(
             f"{name}-execution",
             role=role.name,
             policy_arn=EXECUTION_POLICY_ARN,
             opts=self._child,
         )
+        self._ready.append(attachment)
         if secret_arns:
-            iam.RolePolicy(
+            grant = iam.RolePolicy(
                 f"{name}-execution-secrets",
                 role=role.id,
                 policy=pulumi.Output.all(*secret_arns).apply(
@@ -528,6 +533,7 @@ class Service(pulumi.ComponentResource):
                 ),
                 opts=self._child,
             )
+            self._ready.append(grant)
         return role
 
     def _container_definitions(
@@ -636,8 +642,9 @@ class Service(pulumi.ComponentResource):
             tags=self._tags,
             opts=pulumi.ResourceOptions(
                 parent=self,
-                # The target group must be attached to the load balancer first.
-                depends_on=listeners,
+                # The target group must be attached to the load balancer first; the agent
+                # must be able to pull, log and read every secret before a task starts.
+                depends_on=[*listeners, *self._ready],
                 # Autoscaling owns the running count after the first deployment.
                 ignore_changes=["desired_count"],
             ),
