@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from types import SimpleNamespace
+from typing import Any, cast
 
 import pulumi
 import pytest
 
-from stacks.config import aws_region_of
+from stacks.aws import client_environment
+from stacks.config import aws_region_of, parse_config
 from tests import harness
 
 KEY = "arn:aws:kms:{region}:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
@@ -127,3 +129,16 @@ def test_a_non_ascii_admin_password_is_refused_without_showing_it() -> None:
     message = refused({"adminPassword": "pässwörd-long-enough"}, ("adminPassword",))
     assert message.startswith("mlflow:adminPassword: a secret with non-ASCII characters")
     assert "pässwörd" not in message
+
+
+def test_client_environment_never_turns_a_missing_value_into_none() -> None:
+    harness.new_mocks()
+    config = parse_config({"cloud": "aws", "scenario": "direct"}, aws_region="eu-west-1")
+    server = SimpleNamespace(
+        url=pulumi.Output.from_input("https://mlflow.example.com"),
+        admin_password=pulumi.Output.from_input("x" * 24),
+        client_role_arn=pulumi.Output.from_input(None),
+    )
+    env = client_environment(config, cast(Any, server))
+    with pytest.raises(ValueError, match=r"^clientEnvironment: no value for AWS_ROLE_ARN$"):
+        harness.run_async(harness.resolve(env))
