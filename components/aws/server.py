@@ -99,8 +99,8 @@ class MlflowServerArgs(TypedDict, total=False):
     private_subnet_ids: Sequence[str]
     """Existing private subnets (with vpc_id)."""
     deletion_protection: bool
-    """Protect the database (RDS deletion protection, final snapshot) and the bucket
-    (Pulumi protect). Default True."""
+    """Protect the database (RDS deletion protection, final snapshot), the bucket (Pulumi
+    protect) and the ECR repository (no force delete). Default True."""
     image_context: str
     """Docker build context of the mlflow-server image (the repository's docker/)."""
     image: str | None
@@ -323,6 +323,7 @@ class MlflowServer(pulumi.ComponentResource):
                 "log_retention_days": args.get("log_retention_days", 30),
                 "image": v["image"],
                 "image_context": v["image_context"] or "",
+                "deletion_protection": v["protect"],
                 "tags": self._tags,
             },
             opts=self._child,

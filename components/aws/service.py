@@ -137,6 +137,9 @@ class ServiceArgs(TypedDict, total=False):
     the image is built and pushed to a new ECR repository. Required unless `image`."""
     image: str | None
     """A prebuilt image reference instead (no ECR repository, no build)."""
+    deletion_protection: bool
+    """Destroy refuses to delete the ECR repository while it holds images (no
+    `force_delete`). Default True."""
     tags: Mapping[str, str]
     """Tags on every taggable resource."""
 
@@ -189,6 +192,7 @@ class Service(pulumi.ComponentResource):
         super().__init__("mlflow-aws:index:Service", name, None, opts)
         self._tags = dict(args.get("tags") or {})
         self._child = pulumi.ResourceOptions(parent=self)
+        self._protect = args.get("deletion_protection", True)
         self._ready: list[pulumi.Resource] = []
         """What tasks need in place before the first one starts (ECS would otherwise fail
         them with ResourceInitializationError)."""
@@ -687,7 +691,8 @@ class Service(pulumi.ComponentResource):
             image_tag_mutability="IMMUTABLE",  # a tag is a content digest: never overwritten
             image_scanning_configuration={"scan_on_push": True},
             encryption_configurations=[{"encryption_type": "AES256"}],
-            force_delete=True,  # images are rebuilt from docker/ at will
+            # Images are rebuilt from docker/ at will, but a protected stack keeps what ran.
+            force_delete=not self._protect,
             tags=tags,
             opts=child,
         )

@@ -426,6 +426,12 @@ def test_deletion_protection_on_keeps_a_final_snapshot_and_protects_the_bucket()
     assert inputs(result, "aws:s3/bucket:Bucket")["forceDestroy"] is False
 
 
+def test_ecr_repository_is_force_deleted_only_without_deletion_protection() -> None:
+    assert inputs(run(), "aws:ecr/repository:Repository")["forceDelete"] is False
+    unprotected = run(deletionProtection="false")
+    assert inputs(unprotected, "aws:ecr/repository:Repository")["forceDelete"] is True
+
+
 def test_deletion_protection_off_skips_the_final_snapshot() -> None:
     result = run(deletionProtection="false", artifactForceDestroy="true")
     db = inputs(result, "aws:rds/instance:Instance")
