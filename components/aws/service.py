@@ -768,6 +768,12 @@ def _validate(args: ServiceArgs) -> dict[str, Any]:
     auth = args.get("auth_enabled", False)
     if auth and args.get("admin_password") is None:
         raise ValueError("admin_password: required with auth_enabled")
+    auth_tables_apart = auth and scenario == "artifacts-only"
+    if auth_tables_apart != (args.get("auth_database") is not None):
+        raise ValueError(
+            "auth_database: required with auth_enabled in 'artifacts-only' (no backend store "
+            "holds the auth tables), and only then"
+        )
     replicas = args.get("replicas", 2)
     low = args.get("min_replicas", replicas)
     high = args.get("max_replicas", max(4, replicas))
