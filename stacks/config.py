@@ -32,8 +32,8 @@ NAMESPACE = "mlflow"
 """The Pulumi config namespace: the project name in Pulumi.yaml (`mlflow:scenario`, ...)."""
 
 CLOUDS = ("local", "aws", "gcp", "azure")
-BUILT_CLOUDS = ("local", "aws")
-"""Clouds whose stack exists; GCP and Azure are designed (same component shape) but not built yet,
+BUILT_CLOUDS = ("local", "aws", "gcp")
+"""Clouds whose stack exists; Azure is designed (same component shape) but not built yet,
 so they are refused by name rather than failing later with an import error."""
 AUTH_DATABASE_CLOUDS = ("aws",)
 """Clouds that give artifacts-only a database for the basic-auth tables (so auth works there)."""
@@ -123,6 +123,19 @@ class NetworkConfig:
 
 
 @dataclass(frozen=True)
+class GcpConfig:
+    """GCP: where (the provider's project and region, checked here) and the GCP-only keys."""
+
+    project: str
+    region: str
+    db_private_ip: bool
+    db_tier: str | None
+    client_members: tuple[str, ...]
+    iap_members: tuple[str, ...]
+    kms_key_name: str | None
+
+
+@dataclass(frozen=True)
 class StackConfig:
     """Everything a stack program needs, validated."""
 
@@ -137,6 +150,8 @@ class StackConfig:
     tags: Mapping[str, str]
     kms_key_arn: str | None = None
     """AWS: the customer-managed KMS key for the bucket and the database storage."""
+    gcp: GcpConfig | None = None
+    """GCP only: the provider's project and region and the GCP-only keys."""
 
     @property
     def scenario_number(self) -> int:
@@ -321,7 +336,7 @@ K_DB_BACKUP = _key(
 K_AUTH = _key(
     "authEnabled",
     "boolean",
-    "true; false on local",
+    "true; false on local, and with artifacts-only except on aws",
     "Run MLflow's basic-auth app.",
 )
 K_ADMIN_USER = _key("adminUsername", "string", "admin", "The basic-auth admin user.")
@@ -389,8 +404,9 @@ K_CLIENT_KEY = _key(
     "clientAccessKey",
     "boolean",
     "false",
-    "AWS, scenario direct: also create a long-lived access key for clients "
-    "(exported as a secret). Prefer assuming the client role.",
+    "AWS or GCP, scenario direct: also create a long-lived access key (GCP: a service account "
+    "key) for clients, exported as a secret. Prefer assuming the client role / impersonating "
+    "the client service account.",
 )
 K_KMS_KEY = _key(
     "kmsKeyArn",
@@ -405,6 +421,42 @@ K_ALLOW_HTTP = _key(
     "false",
     "AWS without a domain: plain HTTP on the load balancer instead of CloudFront's HTTPS "
     "(passwords cross the network in clear).",
+)
+# GCP only.
+K_DB_PRIVATE_IP = _key(
+    "dbPrivateIp",
+    "boolean",
+    "false",
+    "GCP: Cloud SQL on a private IP only (a new VPC, Cloud Run Direct VPC egress) instead of "
+    "Cloud Run's Cloud SQL connection.",
+)
+K_DB_TIER = _key(
+    "dbTier",
+    "string",
+    "none: from dbSize",
+    "GCP: an explicit Cloud SQL tier instead of dbSize: db-custom-CPUS-MB, or "
+    "db-n1-standard-N / db-n1-highmem-N with mysql.",
+)
+K_CLIENT_MEMBERS = _key(
+    "clientMembers",
+    "array",
+    "[]",
+    "GCP, scenario direct: IAM principals (user:, group:, serviceAccount:) that may "
+    "impersonate the client service account.",
+)
+K_IAP_MEMBERS = _key(
+    "iapMembers",
+    "array",
+    "[]: public URL, MLflow login",
+    "GCP: IAM principals (user:, group:, domain:) let through Cloud Run's Identity-Aware "
+    "Proxy; set, it replaces public access.",
+)
+K_KMS_KEY_NAME = _key(
+    "kmsKeyName",
+    "string",
+    "none: Google-managed keys",
+    "GCP: a customer-managed Cloud KMS key (projects/P/locations/L/keyRings/R/cryptoKeys/K) "
+    "for the artifact bucket.",
 )
 K_VPC_CIDR = _key("vpcCidr", "string", "10.0.0.0/16", "AWS: CIDR of the new VPC, /16 to /24.")
 K_VPC_ID = _key("vpcId", "string", "none: a new VPC", "AWS: deploy into this existing VPC.")
@@ -435,13 +487,16 @@ CPU_CHOICES = (0.25, 0.5, 1.0, 2.0, 4.0)
 
 
 def parse_config(
-    raw: Mapping[str, str], secret_keys: frozenset[str] = frozenset(), aws_region: str | None = None
+    raw: Mapping[str, str],
+    secret_keys: frozenset[str] = frozenset(),
+    provider: Mapping[str, str] | None = None,
 ) -> StackConfig:
     """Validate raw config values (keys without the namespace) into a `StackConfig`.
 
     `secret_keys` are the keys whose values Pulumi holds encrypted; a secret
-    key given in plain text is rejected. `aws_region` is the AWS provider's region
-    (`aws_region_of`), required and checked with cloud aws.
+    key given in plain text is rejected. `provider` holds the chosen cloud's provider
+    settings by full key (`aws:region`, `gcp:project`, `gcp:region`), from config or the
+    provider's environment variables (see `provider_settings`).
     """
     r = _Reader(raw, secret_keys)
     cloud = r.choice(K_CLOUD, CLOUDS, "local")
@@ -486,7 +541,7 @@ def parse_config(
             raise r.fail(K_TAGS, f"tag values of at most 256 characters ({tag_key!r} is longer)")
     kms_key_arn = _parse_kms_key(r)
     if cloud == "aws":
-        _check_aws_region(r, aws_region, kms_key_arn)
+        _check_aws_region(r, (provider or {}).get("aws:region"), kms_key_arn)
         service = replace(service, allow_http=_parse_allow_http(r, service))
     return StackConfig(
         cloud=cloud,
@@ -499,6 +554,7 @@ def parse_config(
         deletion_protection=r.boolean(K_DELETION_PROTECTION, not is_local),
         tags=tags,
         kms_key_arn=kms_key_arn,
+        gcp=_parse_gcp(r, provider or {}, database, service, tags) if cloud == "gcp" else None,
     )
 
 
@@ -535,7 +591,7 @@ def _check_aws_region(r: _Reader, region: str | None, kms_key_arn: str | None) -
         raise r.fail(K_KMS_KEY, f"a KMS key in the stack's region {region}")
 
 
-def aws_region_of(config: Mapping[str, Any], environ: Mapping[str, str]) -> str | None:
+def aws_region_of(config: Mapping[str, object], environ: Mapping[str, str]) -> str | None:
     """The region the AWS provider will use: `aws:region`, else AWS_REGION, else
     AWS_DEFAULT_REGION, else the region of the AWS profile in the shared config file."""
     region = config.get("aws:region") or environ.get("AWS_REGION")
@@ -575,8 +631,6 @@ KEY_CLOUDS: dict[str, tuple[str, ...]] = {
             K_DB_BACKUP,
             K_MIN_REPLICAS,
             K_MAX_REPLICAS,
-            K_ALLOWED_CIDRS,
-            K_LOG_RETENTION,
             K_VERSIONING,
             K_NONCURRENT,
         ),
@@ -584,11 +638,15 @@ KEY_CLOUDS: dict[str, tuple[str, ...]] = {
     ),
     # AWS networking, IAM and KMS.
     **dict.fromkeys(
-        (
-            *(K_VPC_CIDR, K_VPC_ID, K_PUBLIC_SUBNETS, K_PRIVATE_SUBNETS),
-            *(K_CLIENT_KEY, K_KMS_KEY, K_ALLOW_HTTP),
-        ),
+        (K_VPC_CIDR, K_VPC_ID, K_PUBLIC_SUBNETS, K_PRIVATE_SUBNETS, K_KMS_KEY, K_ALLOW_HTTP),
         ("aws",),
+    ),
+    # GCP: Cloud Run has no CIDR filter of its own and logs to the project's Cloud Logging
+    # buckets, so these two would be ignored there.
+    **dict.fromkeys((K_ALLOWED_CIDRS, K_LOG_RETENTION), ("aws", "azure")),
+    K_CLIENT_KEY: ("aws", "gcp"),
+    **dict.fromkeys(
+        (K_DB_PRIVATE_IP, K_DB_TIER, K_CLIENT_MEMBERS, K_IAP_MEMBERS, K_KMS_KEY_NAME), ("gcp",)
     ),
     K_LOCAL_PORT: ("local",),
 }
@@ -624,7 +682,8 @@ def _parse_database(r: _Reader, scenario: str) -> DatabaseConfig | None:
 def _parse_auth(r: _Reader, cloud: str, scenario: str) -> AuthConfig:
     # On by default on every cloud: no default lets an anonymous client write. Artifacts-only
     # keeps the auth tables in a database of their own, which only some clouds build yet.
-    enabled = r.boolean(K_AUTH, cloud != "local")
+    apart = scenario != "artifacts-only" or cloud in AUTH_DATABASE_CLOUDS
+    enabled = r.boolean(K_AUTH, cloud != "local" and apart)
     if enabled and scenario == "artifacts-only" and cloud not in AUTH_DATABASE_CLOUDS:
         raise r.fail(
             K_AUTH,
@@ -768,6 +827,107 @@ def _parse_network(r: _Reader) -> NetworkConfig:
     )
 
 
+GCP_PROJECT_SOURCES = (
+    "GOOGLE_PROJECT",
+    "GOOGLE_CLOUD_PROJECT",
+    "GCLOUD_PROJECT",
+    "CLOUDSDK_CORE_PROJECT",
+)
+"""Environment variables the GCP provider reads its project from when `gcp:project` is unset."""
+GCP_REGION_SOURCES = ("GOOGLE_REGION", "GCLOUD_REGION", "CLOUDSDK_COMPUTE_REGION")
+"""Likewise for `gcp:region`."""
+_GCP_PROJECT = re.compile(r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")
+_GCP_REGION = re.compile(r"^[a-z]+(-[a-z]+)+[0-9]+$")
+_GCP_MEMBER = re.compile(r"^(user|group|serviceAccount|domain|principal|principalSet):\S+$")
+_GCP_KMS_KEY = re.compile(r"^projects/[^/]+/locations/[^/]+/keyRings/[^/]+/cryptoKeys/[^/]+$")
+_GCP_LABEL = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
+_GCP_LABEL_VALUE = re.compile(r"^[a-z0-9_-]{0,63}$")
+
+
+def _parse_gcp(
+    r: _Reader,
+    provider: Mapping[str, str],
+    database: DatabaseConfig | None,
+    service: ServiceConfig,
+    tags: Mapping[str, str],
+) -> GcpConfig:
+    """GCP's refusals, each naming its key, and the GCP-only keys."""
+    project, region = provider.get("gcp:project", ""), provider.get("gcp:region", "")
+    if not _GCP_PROJECT.match(project):
+        raise ConfigError(
+            f"gcp:project: {'unset' if not project else repr(project)}; allowed: a project id "
+            "(6-30 lowercase letters, digits, hyphens) set with `pulumi config set gcp:project "
+            f"ID` or {'/'.join(GCP_PROJECT_SOURCES)}"
+        )
+    if not _GCP_REGION.match(region):
+        raise ConfigError(
+            f"gcp:region: {'unset' if not region else repr(region)}; allowed: a region such as "
+            "europe-west1 (not a zone or multi-region), set with `pulumi config set gcp:region "
+            f"REGION` or {'/'.join(GCP_REGION_SOURCES)}"
+        )
+    if r.has(K_REPLICAS) and r.has(K_MIN_REPLICAS) and service.replicas != service.min_replicas:
+        raise r.fail(
+            K_REPLICAS,
+            f"unset or equal to {NAMESPACE}:{K_MIN_REPLICAS} on GCP (Cloud Run starts "
+            "minReplicas instances and scales on load)",
+        )
+    if service.cpu < 1:
+        # Cloud Run's fractional CPU serves one request at a time per instance.
+        raise r.fail(K_CPU, "1, 2 or 4 on GCP (whole vCPUs on Cloud Run)")
+    if service.memory_mb > service.cpu * 4096:
+        raise r.fail(
+            K_MEMORY,
+            f"at most {int(service.cpu * 4096)} MB for serverCpu "
+            f"{service.cpu:g} on GCP (Cloud Run: 4096 MB per vCPU)",
+        )
+    for key, value in tags.items():
+        if not _GCP_LABEL.match(key) or not _GCP_LABEL_VALUE.match(value):
+            raise r.fail(
+                K_TAGS,
+                "GCP labels: keys of a lowercase letter then up to 62 lowercase letters, "
+                "digits, _ or -; values of up to 63 of those",
+            )
+    private_ip = r.boolean(K_DB_PRIVATE_IP, False)
+    tier = r.string(K_DB_TIER)
+    for key, given in ((K_DB_PRIVATE_IP, private_ip), (K_DB_TIER, tier)):
+        if given and database is None:
+            raise r.fail(key, "nothing: scenario 'artifacts-only' has no database")
+    if tier is not None:
+        if r.has(K_DB_SIZE):
+            raise r.fail(K_DB_TIER, f"nothing together with {NAMESPACE}:{K_DB_SIZE}")
+        if not re.match(r"^db-[a-z0-9-]+$", tier):
+            # Which tiers the engine has is the GCP stack's check (components.gcp.sizing).
+            raise r.fail(K_DB_TIER, "a Cloud SQL tier such as db-custom-2-7680")
+    members = r.string_list(K_CLIENT_MEMBERS)
+    if members and r.string(K_SCENARIO) != "direct":
+        raise r.fail(K_CLIENT_MEMBERS, "nothing unless scenario is 'direct'")
+    if not all(_GCP_MEMBER.match(m) for m in members):
+        raise r.fail(K_CLIENT_MEMBERS, 'IAM principals such as ["group:ml@example.com"]')
+    iap_members = r.string_list(K_IAP_MEMBERS)
+    if r.has(K_IAP_MEMBERS) and not iap_members:
+        raise r.fail(K_IAP_MEMBERS, 'at least one IAM principal such as ["group:ml@example.com"]')
+    if not all(_GCP_MEMBER.match(m) for m in iap_members):
+        raise r.fail(K_IAP_MEMBERS, 'IAM principals such as ["group:ml@example.com"]')
+    kms_key = r.string(K_KMS_KEY_NAME)
+    if kms_key is not None and not _GCP_KMS_KEY.match(kms_key):
+        raise r.fail(K_KMS_KEY_NAME, "projects/P/locations/L/keyRings/R/cryptoKeys/K")
+    return GcpConfig(project, region, private_ip, tier, members, iap_members, kms_key)
+
+
+def provider_settings(
+    all_config: Mapping[str, object], environ: Mapping[str, str]
+) -> dict[str, str]:
+    """The GCP provider's project and region as it resolves them: its config keys first,
+    then its environment variables; and the AWS provider's region (`aws_region_of`)."""
+    settings: dict[str, str] = {"aws:region": aws_region_of(all_config, environ) or ""}
+    for key, sources in (("gcp:project", GCP_PROJECT_SOURCES), ("gcp:region", GCP_REGION_SOURCES)):
+        value = all_config.get(key)
+        if not isinstance(value, str) or not value:
+            value = next((environ[v] for v in sources if environ.get(v)), "")
+        settings[key] = value.strip()
+    return settings
+
+
 def load_config() -> StackConfig:
     """Read this project's config namespace from the Pulumi engine and parse it."""
     prefix = f"{NAMESPACE}:"
@@ -782,5 +942,4 @@ def load_config() -> StackConfig:
             raw[key] = value if isinstance(value, str) else json.dumps(value)
             if pulumi.runtime.is_config_secret(full_key) or full_key in env_secrets:
                 secret_keys.add(key)
-    region = aws_region_of(all_config, os.environ)
-    return parse_config(raw, frozenset(secret_keys), region)
+    return parse_config(raw, frozenset(secret_keys), provider_settings(all_config, os.environ))

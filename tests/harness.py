@@ -56,6 +56,10 @@ class Registered:
     provider: str | None
     secret_inputs: frozenset[str] = frozenset()
     """Top-level input names whose value is (or holds) a secret."""
+    options: dict[str, Any] = field(default_factory=dict)
+    """Resource options as the engine receives them (see `RecordingMonitor`): `protect`,
+    `deleteBeforeReplace`, `retainOnDelete`, `ignoreChanges`, `replaceOnChanges`,
+    `deletedWith` and `dependencies` (sorted URNs). Mocks never see options otherwise."""
 
 
 @dataclass
@@ -68,6 +72,8 @@ class RecordingMocks(pulumi.runtime.Mocks):
     lineage: dict[tuple[str, str], tuple[str, str | None]] = field(default_factory=dict)
     """(type, name) -> (URN, parent URN), filled by `RecordingMonitor` (MockResourceArgs has
     no parent)."""
+    options: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    """(type, name) -> resource options, filled by `RecordingMonitor`."""
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict]:
         extra = OUTPUTS.get(args.typ)
@@ -83,6 +89,7 @@ class RecordingMocks(pulumi.runtime.Mocks):
                 parent,
                 args.provider,
                 secret_inputs,
+                self.options.get((args.typ, args.name), {}),
             )
         )
         resource_id = state.pop("id", None) or f"{args.name}-id"
@@ -153,7 +160,8 @@ def _urn(type_token: str, name: str) -> str:
 
 
 class RecordingMonitor(MockMonitor):
-    """The SDK's mock monitor, also telling the mocks each resource's URN and parent URN."""
+    """The SDK's mock monitor, also telling the mocks each resource's URN, parent URN and
+    options (MockResourceArgs carries none of them)."""
 
     def __init__(self, mocks: RecordingMocks):
         super().__init__(mocks)
@@ -162,7 +170,21 @@ class RecordingMonitor(MockMonitor):
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802  # the gRPC method's name
         urn = self.make_urn(request.parent, request.type, request.name)
         self.recording.lineage[(request.type, request.name)] = (urn, request.parent or None)
+        self.recording.options[(request.type, request.name)] = _options(request)
         return super().RegisterResource(request)
+
+
+def _options(request: Any) -> dict[str, Any]:
+    """The resource options a RegisterResourceRequest carries, as plain values."""
+    return {
+        "protect": bool(request.protect),
+        "deleteBeforeReplace": bool(request.deleteBeforeReplace),
+        "retainOnDelete": bool(request.retainOnDelete),
+        "ignoreChanges": list(request.ignoreChanges),
+        "replaceOnChanges": list(request.replaceOnChanges),
+        "deletedWith": request.deletedWith or None,
+        "dependencies": sorted(request.dependencies),
+    }
 
 
 @dataclass

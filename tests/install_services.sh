@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Idempotently install the real services the image's end-to-end tests drive:
-# PostgreSQL (server binaries), MariaDB (server binaries), Azurite (npm) and an
-# unprivileged `pgtest` user (PostgreSQL and MariaDB refuse to run as root).
+# PostgreSQL (server binaries), MariaDB (server binaries), Azurite (npm), an
+# unprivileged `pgtest` user (PostgreSQL and MariaDB refuse to run as root), and
+# podman + runc with a stand-in base image for the container tests (tests/container/).
 # moto and the GCS emulator come from the Python venv (pyproject [test] extra).
 # Target: a fresh Debian 12 machine, run as root (CI=true). Safe to re-run.
 set -euo pipefail
@@ -22,6 +23,11 @@ fi
 if ! command -v runuser >/dev/null 2>&1; then
     need_apt+=(util-linux)
 fi
+for tool in podman runc debootstrap; do
+    if ! command -v "$tool" >/dev/null 2>&1 && ! [ -x "/usr/sbin/$tool" ]; then
+        need_apt+=("$tool")
+    fi
+done
 if [ "${#need_apt[@]}" -gt 0 ]; then
     echo "install_services: apt-get install ${need_apt[*]}"
     apt-get update -q
@@ -47,7 +53,25 @@ if ! [ -x "$azurite_bin" ] || [ "$("$azurite_bin" --version 2>/dev/null)" != "$a
     (cd "$here/image/node" && npm ci --no-audit --no-fund --loglevel=error)
 fi
 
+# podman on these machines: crun (podman's default runtime) fails on this kernel's hybrid
+# cgroups ("cgroups in hybrid mode not supported"), and the container start is denied the
+# setrlimit of podman's default ulimits and the pids limit. A drop-in, not containers.conf
+# itself, so a machine's own settings stay as they are.
+mkdir -p /etc/containers/containers.conf.d
+cat > /etc/containers/containers.conf.d/90-mlflow-tests.conf <<'CONF'
+# Written by tests/install_services.sh for the container tests (tests/container/).
+[containers]
+default_ulimits = []
+pids_limit = 0
+
+[engine]
+runtime = "runc"
+CONF
+# The stand-in for python:3.11-slim-bookworm (no registry is reachable here).
+bash "$here/container/make_base.sh"
+
 echo "install_services: ok"
 ls /usr/lib/postgresql/*/bin/initdb 2>/dev/null || command -v initdb
 command -v mariadbd || ls /usr/sbin/mariadbd
 "$here/image/node/node_modules/.bin/azurite-blob" --version
+podman --version

@@ -21,7 +21,6 @@ from tests.local import mocks as _local_mocks  # noqa: F401  # the program's res
 # (config, secret keys, key named in the error, text the error must show: value or allowed)
 INVALID: list[tuple[dict[str, Any], tuple[str, ...], str, str]] = [
     ({"cloud": "mars"}, (), "cloud", "'mars'"),
-    ({"cloud": "gcp"}, (), "cloud", "planned, not built yet"),
     ({"cloud": "azure"}, (), "cloud", "'azure'"),
     ({"scenario": "bogus"}, (), "scenario", "'bogus'"),
     ({"cloud": "aws", "scenario": "local-server"}, (), "scenario", "'local-server'"),
@@ -82,7 +81,12 @@ INVALID: list[tuple[dict[str, Any], tuple[str, ...], str, str]] = [
     ({"cloud": "aws", "dbEngine": "mysql"}, (), "dbEngine", "authEnabled is true"),
     ({"cloud": "aws", "artifactNoncurrentDays": "0"}, (), "artifactNoncurrentDays", "1 to 3650"),
     ({"artifactForceDestroy": "nope"}, (), "artifactForceDestroy", "true or false"),
-    ({"scenario": "direct", "clientAccessKey": "true"}, (), "clientAccessKey", "cloud 'aws'"),
+    (
+        {"scenario": "direct", "clientAccessKey": "true"},
+        (),
+        "clientAccessKey",
+        "clouds 'aws', 'gcp'",
+    ),
     (
         {"cloud": "aws", "scenario": "proxied", "clientAccessKey": "true"},
         (),
@@ -176,6 +180,7 @@ INVALID_BY_KEY: dict[str, tuple[dict[str, str], str]] = {
     "artifactNoncurrentDays": ({}, "0"),
     "artifactForceDestroy": ({}, "x"),
     "clientAccessKey": ({"cloud": "aws", "scenario": "direct"}, "x"),
+    "allowHttp": ({"cloud": "aws"}, "maybe"),
     "kmsKeyArn": ({"cloud": "aws"}, "arn:aws:kms:eu-west-1:123456789012:alias/mlflow"),
     "vpcCidr": ({"cloud": "aws"}, "10.0.0.0/8"),
     "vpcId": ({"cloud": "aws"}, "vpc-x"),
@@ -183,7 +188,14 @@ INVALID_BY_KEY: dict[str, tuple[dict[str, str], str]] = {
     "privateSubnetIds": (_EXISTING_VPC, '["x"]'),
     "deletionProtection": ({}, "x"),
     "tags": ({}, "[]"),
+    "dbPrivateIp": ({"cloud": "gcp"}, "x"),
+    "dbTier": ({"cloud": "gcp"}, "n1-standard-1"),
+    "clientMembers": ({"cloud": "gcp", "scenario": "direct"}, '["ana@example.com"]'),
+    "kmsKeyName": ({"cloud": "gcp"}, "alias/x"),
+    "iapMembers": ({"cloud": "gcp"}, '["allUsers"]'),
 }
+GCP_PROVIDER = {"gcp:project": "ml-platform-prod", "gcp:region": "europe-west1"}
+"""The GCP provider's project and region (ignored by the other clouds)."""
 
 
 def test_every_known_key_has_an_invalid_case() -> None:
@@ -193,10 +205,10 @@ def test_every_known_key_has_an_invalid_case() -> None:
 @pytest.mark.parametrize("key", list(INVALID_BY_KEY))
 def test_every_known_key_is_read(key: str) -> None:
     base, bad = INVALID_BY_KEY[key]
-    region = "eu-west-1" if base.get("cloud") == "aws" else None  # the AWS provider's
-    parse_config(base, frozenset({"adminPassword"}), region)  # the base alone is valid
+    provider = {**GCP_PROVIDER, "aws:region": "eu-west-1"}  # each cloud reads its own
+    parse_config(base, frozenset({"adminPassword"}), provider)  # the base alone is valid
     with pytest.raises(ConfigError, match=f"^mlflow:{key}: "):
-        parse_config({**base, key: bad}, frozenset({"adminPassword"}), region)
+        parse_config({**base, key: bad}, frozenset({"adminPassword"}), provider)
 
 
 # parse_config without mocks.
@@ -216,7 +228,7 @@ def test_local_defaults() -> None:
 
 
 def test_aws_defaults_are_secure() -> None:
-    config = parse_config({"cloud": "aws"}, aws_region="eu-west-1")
+    config = parse_config({"cloud": "aws"}, provider={"aws:region": "eu-west-1"})
     assert config.auth.enabled is True
     assert config.deletion_protection is True
     assert config.artifacts.force_destroy is False

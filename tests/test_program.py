@@ -173,7 +173,12 @@ def test_server_container_environment_is_exactly_the_contract(scenario: str, aut
     for name in expected_secrets:
         assert contract.is_contract_variable(name)
         upload = files[f"/run/secrets/{name}"]
-        assert upload["owner"] == "10001" and upload["permissions"] == "0400"
+        # The image's user and group: readable when the engine applies either id.
+        assert (upload["owner"], upload["group"], upload["permissions"]) == (
+            "10001",
+            "10001",
+            "0440",
+        )
         assert upload["content"]
     # The engine receives the uploads as a secret (encrypted in state), the env as plain.
     assert "envs" not in container.secret_inputs
@@ -232,6 +237,9 @@ def test_server_container_runtime_settings() -> None:
     assert inputs["wait"] is True
     assert "/health" in " ".join(inputs["healthcheck"]["tests"])
     assert inputs["entrypoints"][:2] == ["/bin/sh", "-c"]
+    # The wrapper loads exactly the uploaded secret files, each required.
+    wrapper = inputs["entrypoints"][2]
+    assert "load AWS_SECRET_ACCESS_KEY; load DB_PASSWORD; exec python -m mlflow_image" in wrapper
     assert inputs["image"] == "mlflow-server:test"
     assert env_of(container)["SERVER_WORKERS"] == "4"
     assert {

@@ -4,6 +4,11 @@
 `Bucket` (MinIO container), `Service` (the mlflow-server image built from `docker/`
 and run on 127.0.0.1), and `MlflowServer`, which wires them for one scenario.
 Type tokens: `mlflow-local:index:<ClassName>`.
+
+Plain modules beside them, resource-free and tested without mocks: `settings` (every
+input checked once into typed settings), `engines` (each database image's facts),
+`secrets` (the /run/secrets convention and the server's wrapper) and `docker_args`
+(labels, environment lists and secret uploads in pulumi_docker's shapes).
 """
 
 from components.local.bucket import Bucket, BucketArgs

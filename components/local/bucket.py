@@ -8,28 +8,25 @@ MinIO gets its root credentials as files under /run/secrets (`MINIO_ROOT_*_FILE`
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Required, TypedDict
 
 import pulumi
 import pulumi_docker as docker
 
-from components.local._docker import (
+from components.local.docker_args import (
     container_labels,
     env_list,
-    require_name,
     secret_file,
     volume_labels,
 )
+from components.local.settings import BucketSettings, bucket_settings
 
 IMAGE = "minio/minio:RELEASE.2025-04-22T22-12-26Z"
 """Pinned MinIO server image (the S3-compatible store of seed 004)."""
 S3_PORT = 9000
 HOST_ALIAS = "object-store"
 """MinIO's DNS name on the private network."""
-
-_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 
 
 class BucketArgs(TypedDict, total=False):
@@ -62,7 +59,7 @@ class Bucket(pulumi.ComponentResource):
 
     Children: `image` (docker.RemoteImage, pinned tag), `volume` (docker.Volume),
     `container` (docker.Container: private network, S3 API published on 127.0.0.1 only
-    when `public_port` is set, health-checked with `mc ready local`).
+    when `public_port` is set, health-checked with `mc ready local`, replaced delete-first).
     """
 
     name: pulumi.Output[str]
@@ -77,51 +74,59 @@ class Bucket(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: BucketArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        for required in ("network_name", "access_key_id", "secret_access_key"):
-            if required not in args:
-                raise ValueError(f"{required}: required")
-        bucket_name = args.get("bucket_name", "mlflow")
-        if not isinstance(bucket_name, str) or not _BUCKET.match(bucket_name):
-            raise ValueError(
-                f"bucket_name: {bucket_name!r} is not 3 to 63 lowercase letters, digits, . or -"
-            )
-        public_port = args.get("public_port")
-        if public_port is not None:
-            if isinstance(public_port, bool) or not isinstance(public_port, int):
-                raise ValueError(f"public_port: {public_port!r} is not a port number")
-            if not 1024 <= public_port <= 65535:
-                raise ValueError(f"public_port: {public_port} is not from 1024 to 65535")
-            if "public_network_name" not in args:
-                raise ValueError("public_network_name: required with public_port")
-        image_name = args.get("image", IMAGE)
-        require_name(image_name, "image")
+        settings = bucket_settings(args, default_image=IMAGE)
         labels = args.get("labels", {})
         super().__init__("mlflow-local:index:Bucket", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
 
-        # The pinned image, kept after destroy so the next `up` does not pull it again.
-        self.image = docker.RemoteImage(
-            f"{name}-image", name=image_name, keep_locally=True, opts=child
+        self.image = self._image(name, settings.image)
+        self.volume = self._volume(name, labels, args.get("protect", False))
+        self.container = self._container(name, args, settings, labels)
+        self._expose(settings)
+        self.register_outputs(
+            {
+                "name": self.name,
+                "uri": self.uri,
+                "endpoint": self.endpoint,
+                "public_endpoint": self.public_endpoint,
+            }
         )
-        # The objects survive container replacement.
-        self.volume = docker.Volume(
+
+    def _image(self, name: str, image: str) -> docker.RemoteImage:
+        """The pinned image, kept after destroy so the next `up` does not pull it again."""
+        return docker.RemoteImage(
+            f"{name}-image", name=image, keep_locally=True, opts=pulumi.ResourceOptions(parent=self)
+        )
+
+    def _volume(self, name: str, labels: Mapping[str, str], protect: bool) -> docker.Volume:
+        """The objects, kept across container replacement."""
+        return docker.Volume(
             f"{name}-data",
             labels=volume_labels(labels),
-            opts=pulumi.ResourceOptions(parent=self, protect=args.get("protect", False)),
+            # Docker cannot relabel a volume (labels force a new one): a `tags` edit must not
+            # cost the data, so labels are set when the volume is made and kept after.
+            opts=pulumi.ResourceOptions(parent=self, protect=protect, ignore_changes=["labels"]),
         )
+
+    def _container(
+        self, name: str, args: BucketArgs, settings: BucketSettings, labels: Mapping[str, str]
+    ) -> docker.Container:
+        """MinIO itself, on the private network; its S3 API also on 127.0.0.1 with
+        `public_port`. The *_FILE names are relative: MinIO reads them from /run/secrets.
+        Replaced delete-first: one MinIO per data volume, and the host port is free again."""
         networks = [
             docker.ContainerNetworksAdvancedArgs(name=args["network_name"], aliases=[HOST_ALIAS])
         ]
         ports: list[docker.ContainerPortArgs] = []
-        if public_port is not None:
+        if settings.public_port is not None:
             public_network = args.get("public_network_name")
-            assert public_network is not None  # checked above
+            assert public_network is not None  # checked by bucket_settings
             networks.append(docker.ContainerNetworksAdvancedArgs(name=public_network))
             ports.append(
-                docker.ContainerPortArgs(internal=S3_PORT, external=public_port, ip="127.0.0.1")
+                docker.ContainerPortArgs(
+                    internal=S3_PORT, external=settings.public_port, ip="127.0.0.1"
+                )
             )
-        # MinIO itself. The *_FILE names are relative: MinIO reads them from /run/secrets.
-        self.container = docker.Container(
+        return docker.Container(
             f"{name}-minio",
             image=self.image.image_id,
             command=["server", "/data", "--address", f":{S3_PORT}"],
@@ -152,10 +157,12 @@ class Bucket(pulumi.ComponentResource):
             wait=True,
             wait_timeout=120,
             labels=container_labels(labels),
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True),
         )
 
-        # Consumers of the name wait for MinIO to be up.
+    def _expose(self, settings: BucketSettings) -> None:
+        """The outputs; consumers of each wait for MinIO to be up."""
+        bucket_name, public_port = settings.bucket_name, settings.public_port
         self.name = self.container.id.apply(lambda _: bucket_name)
         self.uri = self.name.apply(lambda bucket: f"s3://{bucket}")
         self.endpoint = self.container.id.apply(lambda _: f"http://{HOST_ALIAS}:{S3_PORT}")
@@ -163,12 +170,4 @@ class Bucket(pulumi.ComponentResource):
             None
             if public_port is None
             else self.container.id.apply(lambda _: f"http://127.0.0.1:{public_port}")
-        )
-        self.register_outputs(
-            {
-                "name": self.name,
-                "uri": self.uri,
-                "endpoint": self.endpoint,
-                "public_endpoint": self.public_endpoint,
-            }
         )

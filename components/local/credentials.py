@@ -8,13 +8,12 @@ no Docker resource models; the endpoint only listens on 127.0.0.1).
 
 from __future__ import annotations
 
-import re
 from typing import TypedDict
 
 import pulumi
 import pulumi_random as random
 
-_ACCESS_KEY_ID = re.compile(r"^[A-Za-z0-9_-]{3,64}$")
+from components.local.settings import require_access_key_id
 
 
 class CredentialsArgs(TypedDict, total=False):
@@ -41,20 +40,18 @@ class Credentials(pulumi.ComponentResource):
         args: CredentialsArgs | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
-        args = args or {}
-        access_key_id = args.get("access_key_id", "mlflow")
-        if not isinstance(access_key_id, str) or not _ACCESS_KEY_ID.match(access_key_id):
-            raise ValueError(
-                f"access_key_id: {access_key_id!r} is not 3 to 64 letters, digits, _ or -"
-            )
+        access_key_id = require_access_key_id((args or {}).get("access_key_id", "mlflow"))
         super().__init__("mlflow-local:index:Credentials", name, None, opts)
 
-        # The secret key: generated once, kept encrypted in the state.
-        self.secret_key = random.RandomPassword(
-            f"{name}-secret-key", length=40, special=False, opts=pulumi.ResourceOptions(parent=self)
-        )
+        self.secret_key = self._secret_key(name)
         self.access_key_id = pulumi.Output.from_input(access_key_id)
         self.secret_access_key = pulumi.Output.secret(self.secret_key.result)
         self.register_outputs(
             {"access_key_id": self.access_key_id, "secret_access_key": self.secret_access_key}
+        )
+
+    def _secret_key(self, name: str) -> random.RandomPassword:
+        """The secret key: generated once, kept encrypted in the state."""
+        return random.RandomPassword(
+            f"{name}-secret-key", length=40, special=False, opts=pulumi.ResourceOptions(parent=self)
         )

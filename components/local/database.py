@@ -8,7 +8,6 @@ the official images' `*_PASSWORD_FILE` convention, never as an environment value
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Required, TypedDict
 
@@ -16,31 +15,19 @@ import pulumi
 import pulumi_docker as docker
 import pulumi_random as random
 
-from components.local._docker import (
-    SECRETS_DIR,
+from components.local.docker_args import (
     container_labels,
     env_list,
-    require_name,
     secret_file,
     volume_labels,
 )
+from components.local.engines import ENGINES, PASSWORD_FILE, ROOT_PASSWORD_FILE
+from components.local.settings import DatabaseSettings, database_settings
 
-IMAGES = {
-    "postgresql": "postgres:17.6-bookworm",
-    "mysql": "mysql:8.4.6",
-}
-"""Pinned images per engine (PostgreSQL 17, MySQL 8.4 LTS)."""
-
-PORTS = {"postgresql": 5432, "mysql": 3306}
-DATA_DIRS = {"postgresql": "/var/lib/postgresql/data", "mysql": "/var/lib/mysql"}
-IMAGE_UID = "999"
-"""The `postgres` / `mysql` user of both official images; owns the password files."""
 HOST_ALIAS = "database"
 """The container's DNS name on the private network (scoped to that network: no collisions)."""
 PASSWORD_SPECIALS = "!#%*+-=?^_~"
 """Special characters of generated passwords: none that a shell or SQL literal would mangle."""
-
-_IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 
 
 class DatabaseArgs(TypedDict, total=False):
@@ -65,10 +52,12 @@ class DatabaseArgs(TypedDict, total=False):
 class Database(pulumi.ComponentResource):
     """A PostgreSQL or MySQL container for MLflow's backend store.
 
-    Children: `password` (random.RandomPassword), `image` (docker.RemoteImage, pinned tag),
-    `volume` (docker.Volume for the data directory), `container` (docker.Container on the
-    private network, health-checked; `pulumi up` waits until it is healthy). MySQL also gets
-    `root_password` (random.RandomPassword), so nothing prints a generated root password.
+    Children: `password_resource` (random.RandomPassword), `image` (docker.RemoteImage,
+    pinned tag), `volume` (docker.Volume for the data directory, optionally protected),
+    `container` (docker.Container on the private network, health-checked, replaced
+    delete-first; `pulumi up` waits until it is healthy). MySQL also gets
+    `root_password_resource` (random.RandomPassword), so nothing prints a generated root
+    password.
     """
 
     host: pulumi.Output[str]
@@ -87,113 +76,21 @@ class Database(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: DatabaseArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        engine = args.get("engine", "postgresql")
-        db_name = args.get("db_name", "mlflow")
-        username = args.get("username", "mlflow")
-        # Validate plain inputs before registering anything.
-        if engine not in IMAGES:
-            raise ValueError(f"engine: {engine!r} is not one of {', '.join(IMAGES)}")
-        if "network_name" not in args:
-            raise ValueError("network_name: required (the private network of the database)")
-        for field, value in (("db_name", db_name), ("username", username)):
-            if not isinstance(value, str) or not _IDENTIFIER.match(value) or value == "root":
-                raise ValueError(
-                    f"{field}: {value!r} is not 1 to 32 lowercase letters, digits or _, "
-                    "starting with a letter (and not root)"
-                )
-        image_name = args.get("image", IMAGES[engine])
-        require_name(image_name, "image")
+        settings = database_settings(args)
         labels = args.get("labels", {})
         super().__init__("mlflow-local:index:Database", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
 
-        # MLflow's password: generated, kept in state as a secret, handed over as a file.
-        self.password_resource = random.RandomPassword(
-            f"{name}-password",
-            length=32,
-            special=True,
-            override_special=PASSWORD_SPECIALS,
-            opts=child,
-        )
-        password = pulumi.Output.secret(self.password_resource.result)
+        password = self._passwords(name, settings.engine)
+        self.image = self._image(name, settings.image)
+        self.volume = self._volume(name, labels, args.get("protect", False))
+        self.container = self._container(name, args["network_name"], settings, password, labels)
 
-        # The pinned image, kept after destroy so the next `up` does not pull it again.
-        self.image = docker.RemoteImage(
-            f"{name}-image", name=image_name, keep_locally=True, opts=child
-        )
-        # The data directory survives container replacement (image bumps, config changes).
-        self.volume = docker.Volume(
-            f"{name}-data",
-            labels=volume_labels(labels),
-            opts=pulumi.ResourceOptions(parent=self, protect=args.get("protect", False)),
-        )
-
-        self.root_password_resource: random.RandomPassword | None = None
-        uploads = [secret_file("db-password", password, owner=IMAGE_UID)]
-        if engine == "postgresql":
-            env: dict[str, pulumi.Input[str]] = {
-                "POSTGRES_DB": db_name,
-                "POSTGRES_USER": username,
-                "POSTGRES_PASSWORD_FILE": f"{SECRETS_DIR}/db-password",
-            }
-            health = ["CMD", "pg_isready", "-h", "127.0.0.1", "-U", username, "-d", db_name]
-        else:
-            # MySQL's root account: its own generated password, never used by MLflow.
-            self.root_password_resource = random.RandomPassword(
-                f"{name}-root-password",
-                length=32,
-                special=True,
-                override_special=PASSWORD_SPECIALS,
-                opts=child,
-            )
-            uploads.append(
-                secret_file(
-                    "db-root-password",
-                    pulumi.Output.secret(self.root_password_resource.result),
-                    owner=IMAGE_UID,
-                )
-            )
-            env = {
-                "MYSQL_DATABASE": db_name,
-                "MYSQL_USER": username,
-                "MYSQL_PASSWORD_FILE": f"{SECRETS_DIR}/db-password",
-                "MYSQL_ROOT_PASSWORD_FILE": f"{SECRETS_DIR}/db-root-password",
-            }
-            # `ping` answers without credentials once the server accepts connections.
-            health = ["CMD", "mysqladmin", "ping", "-h", "127.0.0.1", "--silent"]
-
-        # The database itself: private network only, so only the server reaches it.
-        self.container = docker.Container(
-            f"{name}-container",
-            image=self.image.image_id,
-            envs=env_list(env),
-            uploads=uploads,
-            networks_advanced=[
-                docker.ContainerNetworksAdvancedArgs(
-                    name=args["network_name"], aliases=[HOST_ALIAS]
-                )
-            ],
-            volumes=[
-                docker.ContainerVolumeArgs(
-                    volume_name=self.volume.name, container_path=DATA_DIRS[engine]
-                )
-            ],
-            healthcheck=docker.ContainerHealthcheckArgs(
-                tests=health, interval="5s", timeout="5s", retries=12, start_period="30s"
-            ),
-            restart="unless-stopped",
-            wait=True,
-            wait_timeout=180,
-            labels=container_labels(labels),
-            opts=child,
-        )
-
-        self.engine = engine
+        self.engine = settings.engine
         # The host is only known once the container exists: consumers wait for it.
         self.host = self.container.id.apply(lambda _: HOST_ALIAS)
-        self.port = pulumi.Output.from_input(PORTS[engine])
-        self.name = pulumi.Output.from_input(db_name)
-        self.username = pulumi.Output.from_input(username)
+        self.port = pulumi.Output.from_input(ENGINES[settings.engine].port)
+        self.name = pulumi.Output.from_input(settings.db_name)
+        self.username = pulumi.Output.from_input(settings.username)
         self.password = password
         self.register_outputs(
             {
@@ -203,4 +100,82 @@ class Database(pulumi.ComponentResource):
                 "username": self.username,
                 "password": self.password,
             }
+        )
+
+    def _passwords(self, name: str, engine: str) -> pulumi.Output[str]:
+        """MLflow's password (returned as a secret) and, for MySQL, the root account's own,
+        never used by MLflow: generated, kept in state as secrets, handed over as files."""
+        self.password_resource = self._password(f"{name}-password")
+        self.root_password_resource: random.RandomPassword | None = None
+        if ENGINES[engine].has_root_password:
+            self.root_password_resource = self._password(f"{name}-root-password")
+        return pulumi.Output.secret(self.password_resource.result)
+
+    def _password(self, resource_name: str) -> random.RandomPassword:
+        return random.RandomPassword(
+            resource_name,
+            length=32,
+            special=True,
+            override_special=PASSWORD_SPECIALS,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+    def _image(self, name: str, image: str) -> docker.RemoteImage:
+        """The pinned image, kept after destroy so the next `up` does not pull it again."""
+        return docker.RemoteImage(
+            f"{name}-image", name=image, keep_locally=True, opts=pulumi.ResourceOptions(parent=self)
+        )
+
+    def _volume(self, name: str, labels: Mapping[str, str], protect: bool) -> docker.Volume:
+        """The data directory, kept across container replacement (image bumps, config)."""
+        return docker.Volume(
+            f"{name}-data",
+            labels=volume_labels(labels),
+            # Docker cannot relabel a volume (labels force a new one): a `tags` edit must not
+            # cost the data, so labels are set when the volume is made and kept after.
+            opts=pulumi.ResourceOptions(parent=self, protect=protect, ignore_changes=["labels"]),
+        )
+
+    def _container(
+        self,
+        name: str,
+        network_name: pulumi.Input[str],
+        settings: DatabaseSettings,
+        password: pulumi.Output[str],
+        labels: Mapping[str, str],
+    ) -> docker.Container:
+        """The database itself: private network only, so only the server reaches it;
+        `pulumi up` waits until it is healthy. Replaced delete-first: two servers must never
+        open one data directory (PostgreSQL) or wait on its lock (MySQL's InnoDB)."""
+        spec = ENGINES[settings.engine]
+        values = {PASSWORD_FILE: password}
+        if self.root_password_resource is not None:
+            values[ROOT_PASSWORD_FILE] = pulumi.Output.secret(self.root_password_resource.result)
+        uploads = [secret_file(f, values[f], owner=spec.image_uid) for f in spec.secret_files()]
+        return docker.Container(
+            f"{name}-container",
+            image=self.image.image_id,
+            envs=env_list(spec.environment(settings.db_name, settings.username)),
+            uploads=uploads,
+            networks_advanced=[
+                docker.ContainerNetworksAdvancedArgs(name=network_name, aliases=[HOST_ALIAS])
+            ],
+            volumes=[
+                docker.ContainerVolumeArgs(
+                    volume_name=self.volume.name, container_path=spec.data_dir
+                )
+            ],
+            healthcheck=docker.ContainerHealthcheckArgs(
+                tests=spec.health_test(settings.db_name, settings.username),
+                interval="5s",
+                timeout="5s",
+                retries=12,
+                start_period="30s",
+            ),
+            restart="unless-stopped",
+            wait=True,
+            wait_timeout=180,
+            labels=container_labels(labels),
+            # One server per data directory: the old container stops before the new starts.
+            opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True),
         )

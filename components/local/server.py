@@ -11,7 +11,6 @@ Service on private Docker networks for one MLflow scenario.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from typing import TypedDict
 
@@ -24,22 +23,16 @@ from components.environment import (
     ServerEnvironment,
     server_environment,
 )
-from components.local._docker import network_labels
 from components.local.bucket import Bucket
 from components.local.credentials import Credentials
-from components.local.database import IMAGES as DB_IMAGES
 from components.local.database import PASSWORD_SPECIALS, Database
-from components.local.service import CPU_CHOICES, Service
-from components.vocabulary import PERMISSIONS
-from components.vocabulary import SCENARIOS as ALL_SCENARIOS
+from components.local.docker_args import network_labels
+from components.local.service import Service
+from components.local.settings import ServerSettings, server_settings
 
-SCENARIOS = tuple(ALL_SCENARIOS)
 CONTAINER_PORT = 5000
 LOCAL_SERVER_ARTIFACTS = "/data/artifacts"
 """Where scenario local-server keeps artifacts: the server's /data volume."""
-
-_USERNAME = re.compile(r"^[A-Za-z][A-Za-z0-9_.@-]{0,62}$")
-_HOST = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:\d{1,5})?$")
 
 
 class MlflowServerArgs(TypedDict, total=False):
@@ -71,7 +64,8 @@ class MlflowServerArgs(TypedDict, total=False):
     bucket_name: str
     """The artifact bucket in MinIO; default `mlflow`."""
     protect: bool
-    """Protect the database and object-store volumes from `pulumi destroy`."""
+    """Protect the data volumes from `pulumi destroy`: the database's and MinIO's, or with
+    `local-server` the server's /data volume (SQLite and artifacts)."""
     image_tag: str
     """Local tag of the built mlflow-server image; default `mlflow-server:local`."""
     labels: Mapping[str, str]
@@ -109,141 +103,17 @@ class MlflowServer(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: MlflowServerArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        v = _validated(args)
-        scenario: str = v["scenario"]
+        settings = server_settings(args)
         labels = args.get("labels", {})
         protect = args.get("protect", False)
         super().__init__("mlflow-local:index:MlflowServer", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
-        has_db = scenario in ("direct", "proxied")
-        has_bucket = scenario != "local-server"
 
-        # The server's own network: a bridge, so its port can be published on 127.0.0.1.
-        self.network = docker.Network(f"{name}-network", labels=network_labels(labels), opts=child)
-        networks: list[pulumi.Input[str]] = [self.network.name]
-        self.private_network: docker.Network | None = None
-        if has_db or has_bucket:
-            # Database and MinIO: internal network, unreachable from the host and the internet.
-            self.private_network = docker.Network(
-                f"{name}-private",
-                internal=True,
-                labels=network_labels(labels),
-                opts=child,
-            )
-            networks.append(self.private_network.name)
-
-        self.database: Database | None = None
-        endpoint: DatabaseEndpoint | None = None
-        if has_db:
-            assert self.private_network is not None
-            self.database = Database(
-                f"{name}-database",
-                {
-                    "engine": v["db_engine"],
-                    "network_name": self.private_network.name,
-                    "protect": protect,
-                    "labels": labels,
-                },
-                opts=child,
-            )
-            endpoint = DatabaseEndpoint(
-                engine=v["db_engine"],
-                host=self.database.host,
-                port=self.database.port,
-                name=self.database.name,
-                username=self.database.username,
-                password=self.database.password,
-                sslmode="disable",  # a private Docker network; the images have no certificates
-            )
-
-        self.credentials: Credentials | None = None
-        self.bucket: Bucket | None = None
-        extra_plain: dict[str, pulumi.Input[str]] = {}
-        extra_secrets: dict[str, pulumi.Input[str]] = {}
-        if has_bucket:
-            assert self.private_network is not None
-            self.credentials = Credentials(f"{name}-credentials", {}, opts=child)
-            direct = scenario == "direct"
-            self.bucket = Bucket(
-                f"{name}-bucket",
-                {
-                    "network_name": self.private_network.name,
-                    "access_key_id": self.credentials.access_key_id,
-                    "secret_access_key": self.credentials.secret_access_key,
-                    "bucket_name": v["bucket_name"],
-                    "public_port": v["s3_port"] if direct else None,
-                    "public_network_name": self.network.name,
-                    "protect": protect,
-                    "labels": labels,
-                },
-                opts=child,
-            )
-            extra_plain = {
-                "MLFLOW_S3_ENDPOINT_URL": self.bucket.endpoint,
-                "AWS_ACCESS_KEY_ID": self.credentials.access_key_id,
-            }
-            extra_secrets = {"AWS_SECRET_ACCESS_KEY": self.credentials.secret_access_key}
-
-        self.admin_password_resource: random.RandomPassword | None = None
-        self.flask_secret_key: random.RandomPassword | None = None
-        admin_password: pulumi.Output[str] | None = None
-        flask_key: pulumi.Output[str] | None = None
-        if v["auth_enabled"]:
-            given = args.get("admin_password")
-            if given is None:
-                # The admin password: generated, exported only as a secret.
-                self.admin_password_resource = random.RandomPassword(
-                    f"{name}-admin-password",
-                    length=24,
-                    special=True,
-                    override_special=PASSWORD_SPECIALS,
-                    opts=child,
-                )
-                given = self.admin_password_resource.result
-            admin_password = pulumi.Output.secret(given)
-            # Flask's session/CSRF key: MLflow's basic-auth requires one.
-            self.flask_secret_key = random.RandomPassword(
-                f"{name}-flask-secret-key", length=64, special=False, opts=child
-            )
-            flask_key = pulumi.Output.secret(self.flask_secret_key.result)
-
-        public: list[str] = list(v["public_hostnames"])
-        if public:
-            # An explicit list replaces MLflow's localhost defaults: keep the host port working.
-            public += [f"localhost:{v['local_port']}", f"127.0.0.1:{v['local_port']}"]
-        self.environment = server_environment(
-            scenario=scenario,
-            artifact_url=self.bucket.uri if self.bucket is not None else None,
-            database=endpoint,
-            auth_enabled=v["auth_enabled"],
-            admin_username=v["admin_username"],
-            admin_password=admin_password,
-            flask_secret_key=flask_key,
-            default_permission=v["default_permission"],
-            public_hostnames=public,
-            port=CONTAINER_PORT,
-            workers=max(1, int(v["cpu"] * 2)),
-            create_bucket=has_bucket,  # MinIO starts empty; the image creates the bucket
-            extra_plain=extra_plain,
-            extra_secrets=extra_secrets,
-        )
-
-        self.service = Service(
-            f"{name}-service",
-            {
-                "environment": self.environment.plain,
-                "secret_environment": self.environment.secrets,
-                "network_names": networks,
-                "local_port": v["local_port"],
-                "container_port": CONTAINER_PORT,
-                "memory_mb": v["memory_mb"],
-                "cpu": v["cpu"],
-                "data_volume": scenario == "local-server",
-                "image_tag": v["image_tag"],
-                "labels": labels,
-            },
-            opts=child,
-        )
+        self.network, self.private_network = self._networks(name, settings, labels)
+        self.database, endpoint = self._database(name, settings, protect, labels)
+        self.credentials, self.bucket = self._artifact_store(name, settings, protect, labels)
+        admin_password, flask_key = self._auth_secrets(name, settings, args.get("admin_password"))
+        self.environment = self._environment(settings, endpoint, admin_password, flask_key)
+        self.service = self._service(name, settings, protect, labels)
 
         self.url = self.service.url
         self.artifact_location = (
@@ -255,7 +125,7 @@ class MlflowServer(pulumi.ComponentResource):
         self.access_key_id = self.credentials.access_key_id if self.credentials else None
         self.secret_access_key = self.credentials.secret_access_key if self.credentials else None
         self.admin_username = (
-            pulumi.Output.from_input(v["admin_username"]) if v["auth_enabled"] else None
+            pulumi.Output.from_input(settings.admin_username) if settings.auth_enabled else None
         )
         self.admin_password = admin_password
         self.register_outputs(
@@ -270,83 +140,153 @@ class MlflowServer(pulumi.ComponentResource):
             }
         )
 
+    def _networks(
+        self, name: str, settings: ServerSettings, labels: Mapping[str, str]
+    ) -> tuple[docker.Network, docker.Network | None]:
+        """The server's own bridge network, so its port can be published on 127.0.0.1, and,
+        with a database or bucket, an internal one for them: no egress, no ports, unreachable
+        from the host and the internet."""
+        child = pulumi.ResourceOptions(parent=self)
+        network = docker.Network(f"{name}-network", labels=network_labels(labels), opts=child)
+        if not (settings.has_database or settings.has_bucket):
+            return network, None
+        private = docker.Network(
+            f"{name}-private", internal=True, labels=network_labels(labels), opts=child
+        )
+        return network, private
 
-def _validated(args: MlflowServerArgs) -> dict:
-    """Every plain input checked, defaults applied; ValueError names the input."""
-    scenario = args.get("scenario", "proxied")
-    if scenario not in SCENARIOS:
-        raise ValueError(f"scenario: {scenario!r} is not one of {', '.join(SCENARIOS)}")
-    has_db = scenario in ("direct", "proxied")
-    db_engine = args.get("db_engine", "postgresql")
-    if db_engine not in DB_IMAGES:
-        raise ValueError(f"db_engine: {db_engine!r} is not one of {', '.join(DB_IMAGES)}")
-    if "db_engine" in args and not has_db:
-        raise ValueError(f"db_engine: scenario {scenario!r} has no database")
-    auth_enabled = args.get("auth_enabled", False)
-    if not isinstance(auth_enabled, bool):
-        raise ValueError(f"auth_enabled: {auth_enabled!r} is not true or false")
-    if auth_enabled and scenario == "artifacts-only":
-        raise ValueError("auth_enabled: basic-auth needs a tracking server, not 'artifacts-only'")
-    admin_username = args.get("admin_username", "admin")
-    if not isinstance(admin_username, str) or not _USERNAME.match(admin_username):
-        raise ValueError(
-            f"admin_username: {admin_username!r} is not 1 to 63 letters, digits or _.@-"
+    def _database(
+        self, name: str, settings: ServerSettings, protect: bool, labels: Mapping[str, str]
+    ) -> tuple[Database | None, DatabaseEndpoint | None]:
+        """The backend-store database (scenarios direct and proxied) and how to reach it."""
+        if not settings.has_database:
+            return None, None
+        assert self.private_network is not None  # made with every database
+        database = Database(
+            f"{name}-database",
+            {
+                "engine": settings.db_engine,
+                "network_name": self.private_network.name,
+                "protect": protect,
+                "labels": labels,
+            },
+            opts=pulumi.ResourceOptions(parent=self),
         )
-    admin_password = args.get("admin_password")
-    if isinstance(admin_password, str) and len(admin_password) < 12:
-        raise ValueError("admin_password: shorter than 12 characters")
-    default_permission = args.get("default_permission", "NO_PERMISSIONS")
-    if default_permission not in PERMISSIONS:
-        raise ValueError(
-            f"default_permission: {default_permission!r} is not one of {', '.join(PERMISSIONS)}"
+        endpoint = DatabaseEndpoint(
+            engine=settings.db_engine,
+            host=database.host,
+            port=database.port,
+            name=database.name,
+            username=database.username,
+            password=database.password,
+            sslmode="disable",  # a private Docker network; the images have no certificates
         )
-    local_port = args.get("local_port", 5000)
-    if isinstance(local_port, bool) or not isinstance(local_port, int):
-        raise ValueError(f"local_port: {local_port!r} is not a port number")
-    if not 1024 <= local_port <= 65535:
-        raise ValueError(f"local_port: {local_port} is not from 1024 to 65535")
-    s3_port = args.get("s3_port", local_port + 1)
-    if scenario == "direct":
-        if isinstance(s3_port, bool) or not isinstance(s3_port, int):
-            raise ValueError(f"s3_port: {s3_port!r} is not a port number")
-        if not 1024 <= s3_port <= 65535 or s3_port == local_port:
-            raise ValueError(
-                f"s3_port: {s3_port} is not from 1024 to 65535 and different from "
-                f"local_port ({local_port})"
+        return database, endpoint
+
+    def _artifact_store(
+        self, name: str, settings: ServerSettings, protect: bool, labels: Mapping[str, str]
+    ) -> tuple[Credentials | None, Bucket | None]:
+        """MinIO and its key pair (every scenario but local-server)."""
+        if not settings.has_bucket:
+            return None, None
+        assert self.private_network is not None  # made with every bucket
+        child = pulumi.ResourceOptions(parent=self)
+        credentials = Credentials(f"{name}-credentials", {}, opts=child)
+        bucket = Bucket(
+            f"{name}-bucket",
+            {
+                "network_name": self.private_network.name,
+                "access_key_id": credentials.access_key_id,
+                "secret_access_key": credentials.secret_access_key,
+                "bucket_name": settings.bucket_name,
+                "public_port": settings.s3_port if settings.publishes_s3 else None,
+                "public_network_name": self.network.name,
+                "protect": protect,
+                "labels": labels,
+            },
+            opts=child,
+        )
+        return credentials, bucket
+
+    def _auth_secrets(
+        self, name: str, settings: ServerSettings, given: pulumi.Input[str] | None
+    ) -> tuple[pulumi.Output[str] | None, pulumi.Output[str] | None]:
+        """With basic-auth: the admin password (the given one, or generated and exported
+        only as a secret) and Flask's session/CSRF key, which MLflow's basic-auth requires."""
+        self.admin_password_resource: random.RandomPassword | None = None
+        self.flask_secret_key: random.RandomPassword | None = None
+        if not settings.auth_enabled:
+            return None, None
+        child = pulumi.ResourceOptions(parent=self)
+        if given is None:
+            self.admin_password_resource = random.RandomPassword(
+                f"{name}-admin-password",
+                length=24,
+                special=True,
+                override_special=PASSWORD_SPECIALS,
+                opts=child,
             )
-    elif "s3_port" in args:
-        raise ValueError(f"s3_port: only scenario 'direct' publishes MinIO, not {scenario!r}")
-    memory_mb = args.get("memory_mb", 2048)
-    if isinstance(memory_mb, bool) or not isinstance(memory_mb, int) or memory_mb < 512:
-        raise ValueError(f"memory_mb: {memory_mb!r} is not a whole number of 512 or more")
-    cpu = args.get("cpu", 1.0)
-    if cpu not in CPU_CHOICES:
-        raise ValueError(f"cpu: {cpu!r} is not one of {', '.join(f'{c:g}' for c in CPU_CHOICES)}")
-    public_hostnames = list(args.get("public_hostnames", ()))
-    for host in public_hostnames:
-        if not isinstance(host, str) or not _HOST.match(host):
-            raise ValueError(f"public_hostnames: {host!r} is not a host name (optionally :port)")
-    bucket_name = args.get("bucket_name", "mlflow")
-    if not isinstance(bucket_name, str) or not re.match(
-        r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", bucket_name
-    ):
-        raise ValueError(
-            f"bucket_name: {bucket_name!r} is not 3 to 63 lowercase letters, digits, . or -"
+            given = self.admin_password_resource.result
+        self.flask_secret_key = random.RandomPassword(
+            f"{name}-flask-secret-key", length=64, special=False, opts=child
         )
-    image_tag = args.get("image_tag", "mlflow-server:local")
-    if not isinstance(image_tag, str) or not image_tag:
-        raise ValueError(f"image_tag: {image_tag!r} is not a docker tag")
-    return {
-        "scenario": scenario,
-        "db_engine": db_engine,
-        "auth_enabled": auth_enabled,
-        "admin_username": admin_username,
-        "default_permission": default_permission,
-        "local_port": local_port,
-        "s3_port": s3_port,
-        "memory_mb": memory_mb,
-        "cpu": float(cpu),
-        "public_hostnames": public_hostnames,
-        "bucket_name": bucket_name,
-        "image_tag": image_tag,
-    }
+        return pulumi.Output.secret(given), pulumi.Output.secret(self.flask_secret_key.result)
+
+    def _environment(
+        self,
+        settings: ServerSettings,
+        endpoint: DatabaseEndpoint | None,
+        admin_password: pulumi.Output[str] | None,
+        flask_key: pulumi.Output[str] | None,
+    ) -> ServerEnvironment:
+        """The server container's environment, from the image contract."""
+        extra_plain: dict[str, pulumi.Input[str]] = {}
+        extra_secrets: dict[str, pulumi.Input[str]] = {}
+        if self.bucket is not None and self.credentials is not None:
+            extra_plain = {
+                "MLFLOW_S3_ENDPOINT_URL": self.bucket.endpoint,
+                "AWS_ACCESS_KEY_ID": self.credentials.access_key_id,
+            }
+            extra_secrets = {"AWS_SECRET_ACCESS_KEY": self.credentials.secret_access_key}
+        return server_environment(
+            scenario=settings.scenario,
+            artifact_url=self.bucket.uri if self.bucket is not None else None,
+            database=endpoint,
+            auth_enabled=settings.auth_enabled,
+            admin_username=settings.admin_username,
+            admin_password=admin_password,
+            flask_secret_key=flask_key,
+            default_permission=settings.default_permission,
+            public_hostnames=settings.allowed_hosts,
+            port=CONTAINER_PORT,
+            workers=settings.workers,
+            create_bucket=settings.has_bucket,  # MinIO starts empty; the image creates the bucket
+            extra_plain=extra_plain,
+            extra_secrets=extra_secrets,
+        )
+
+    def _service(
+        self, name: str, settings: ServerSettings, protect: bool, labels: Mapping[str, str]
+    ) -> Service:
+        """The mlflow-server container, on the server's network and the private one."""
+        networks: list[pulumi.Input[str]] = [self.network.name]
+        if self.private_network is not None:
+            networks.append(self.private_network.name)
+        return Service(
+            f"{name}-service",
+            {
+                "environment": self.environment.plain,
+                "secret_environment": self.environment.secrets,
+                "network_names": networks,
+                "local_port": settings.local_port,
+                "container_port": CONTAINER_PORT,
+                "memory_mb": settings.memory_mb,
+                "cpu": settings.cpu,
+                "data_volume": settings.scenario == "local-server",
+                # local-server's /data volume is its database and bucket.
+                "protect": protect and settings.scenario == "local-server",
+                "image_tag": settings.image_tag,
+                "labels": labels,
+            },
+            opts=pulumi.ResourceOptions(parent=self),
+        )

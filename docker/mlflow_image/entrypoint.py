@@ -838,10 +838,22 @@ def prepare(plan: Plan, migrate_only: bool) -> None:
         check_bucket(plan, os.environ)
 
 
+GCS_BOOT_DIR = Path(__file__).resolve().parent / "gcs_boot"
+"""Holds the sitecustomize that lets the server sign GCS URLs through IAM (gcs_signing)."""
+
+
 def server_environment(plan: Plan, base: Mapping[str, str]) -> dict[str, str]:
-    """The server's environment: the inherited one, plus the plan's, minus spent secrets."""
+    """The server's environment: the inherited one, plus the plan's, minus spent secrets.
+
+    With a gs:// artifact root, GCS_BOOT_DIR goes first on PYTHONPATH, so that every server
+    process (uvicorn workers too) signs proxied multipart-upload URLs through IAM when its
+    credentials hold no key (Cloud Run's metadata server).
+    """
     env = {k: v for k, v in base.items() if k not in plan.unset}
     env.update(plan.env)
+    if any(arg.startswith("gs://") for arg in plan.args):
+        paths = [str(GCS_BOOT_DIR), *filter(None, env.get("PYTHONPATH", "").split(os.pathsep))]
+        env["PYTHONPATH"] = os.pathsep.join(dict.fromkeys(paths))
     return env
 
 

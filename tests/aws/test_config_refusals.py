@@ -133,7 +133,9 @@ def test_a_non_ascii_admin_password_is_refused_without_showing_it() -> None:
 
 def test_client_environment_never_turns_a_missing_value_into_none() -> None:
     harness.new_mocks()
-    config = parse_config({"cloud": "aws", "scenario": "direct"}, aws_region="eu-west-1")
+    config = parse_config(
+        {"cloud": "aws", "scenario": "direct"}, provider={"aws:region": "eu-west-1"}
+    )
     server = SimpleNamespace(
         url=pulumi.Output.from_input("https://mlflow.example.com"),
         admin_password=pulumi.Output.from_input("x" * 24),

@@ -6,7 +6,7 @@ inputs (secrets unwrapped, and which inputs were secret) and the stack's exports
 and which are secret), and compared with `graph_snapshot.json`.
 
 The mocks are deterministic (every computed value is a hash of the resource's name). The
-one value that depends on the working tree is the image tag, a digest of the docker/
+values that depend on the working tree are the checkout's path and the image tag, a digest of the docker/
 build context (and the mocked image digest derived from it): both are replaced by
 placeholders, so a change to the image does not read as a change to the graph.
 
@@ -108,7 +108,9 @@ def record(case: str) -> dict[str, Any]:
 
 
 def _normalise(text: str, resources: list[dict[str, Any]]) -> str:
-    """`text` with the build-context digest and the mocked image digest as placeholders."""
+    """`text` with the checkout's path, the build-context digest and the mocked image digest
+    as placeholders (the same graph from any clone)."""
+    text = text.replace(str(harness.ROOT), "<checkout>")
     for resource in resources:
         if resource["type"] == "docker-build:index:Image":
             tag = resource["inputs"]["tags"][0]

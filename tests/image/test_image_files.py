@@ -91,6 +91,9 @@ def test_dockerfile_contract() -> None:
     text = (DOCKER / "Dockerfile").read_text()
     assert re.search(r"^FROM python:3\.11-slim", text, re.M)
     assert "-r /tmp/requirements.txt" in text
+    assert "--require-hashes" in text and "--no-deps" in text, "the lock's export, exactly"
+    assert re.search(r"^FROM python:3\.11-slim-bookworm AS build$", text, re.M)
+    assert "COPY --from=build /opt/mlflow /opt/mlflow" in text
     assert "python -m compileall" in text
     assert re.search(r"^USER 10001", text, re.M)
     assert 'ENTRYPOINT ["python", "-m", "mlflow_image"]' in text

@@ -3,9 +3,6 @@ container settings, and the secrets wrapper run for real by `sh`."""
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -272,7 +269,8 @@ def test_service_outputs_and_container() -> None:
             "file": "/run/secrets/DB_PASSWORD",
             "content": "p'w\"d $x",
             "owner": "10001",
-            "permissions": "0400",
+            "group": "10001",
+            "permissions": "0440",
         }
     ]
     assert container.inputs["volumes"][0]["containerPath"] == "/data"
@@ -295,39 +293,23 @@ def test_mlflow_server_component_outputs() -> None:
     assert len(result.mocks.of_type(CONTAINER)) == 3
 
 
-# The secrets wrapper, run by a real shell.
-
-TRICKY = "p@ss'w\"o$rd `id` ; & | \\ * ? ~ é 🙂 %s"
-
-
-@pytest.mark.skipif(shutil.which("sh") is None, reason="needs a POSIX sh")
-def test_secrets_wrapper_exports_files_verbatim(tmp_path: Path) -> None:
-    (tmp_path / "DB_PASSWORD").write_text(TRICKY)
-    (tmp_path / "AUTH_PASSWORD").write_text("with-trailing-newline\n")
-    (tmp_path / "subdir").mkdir()  # not a file: ignored
-    script = secrets_wrapper(str(tmp_path), "env")
-    out = subprocess.run(
-        ["sh", "-c", script, "mlflow-server"],
-        capture_output=True,
-        check=True,
-        env={"PATH": os.environ["PATH"], "KEEP": "1"},
-    ).stdout.decode()
-    env = dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
-    assert env["DB_PASSWORD"] == TRICKY
-    assert env["AUTH_PASSWORD"] == "with-trailing-newline"
-    assert env["KEEP"] == "1"
-    assert "subdir" not in env
-
-
-@pytest.mark.skipif(shutil.which("sh") is None, reason="needs a POSIX sh")
-def test_secrets_wrapper_passes_arguments_and_tolerates_no_secrets(tmp_path: Path) -> None:
-    script = secrets_wrapper(str(tmp_path / "missing"), "printf '%s|'")
-    out = subprocess.run(
-        ["sh", "-c", script, "mlflow-server", "--a b", "c"], capture_output=True, check=True
-    ).stdout.decode()
-    assert out == "--a b|c|"
+# The secrets wrapper is run by a real shell in tests/local/test_secrets.py.
 
 
 def test_wrapper_command_carries_no_secret() -> None:
-    script = secrets_wrapper()
-    assert "/run/secrets/*" in script and script.endswith('exec python -m mlflow_image "$@"')
+    result, _ = build(
+        lambda: {
+            "s": Service(
+                "svc",
+                {
+                    "environment": {"PORT": "5000"},
+                    "secret_environment": {"DB_PASSWORD": "s3cr3t-value"},
+                    "network_names": ["n"],
+                },
+            )
+        }
+    )
+    entrypoints = result.mocks.one(CONTAINER).inputs["entrypoints"]
+    assert entrypoints == ["/bin/sh", "-c", secrets_wrapper(["DB_PASSWORD"]), "mlflow-server"]
+    assert "s3cr3t-value" not in " ".join(entrypoints)
+    assert entrypoints[2].endswith('load DB_PASSWORD; exec python -m mlflow_image "$@"')

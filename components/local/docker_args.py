@@ -1,4 +1,8 @@
-"""Small helpers shared by the local Docker components (no resources are created here)."""
+"""Docker argument builders shared by the local components (no resources are created here).
+
+Labels, `NAME=value` environment lists and secret-file uploads in the shapes
+`pulumi_docker` takes, each sorted so that the same input always gives the same diff.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +11,7 @@ from collections.abc import Mapping
 import pulumi
 import pulumi_docker as docker
 
-SECRETS_DIR = "/run/secrets"
-"""Where secrets are uploaded as files: Docker's own convention (compose and swarm secrets)."""
+from components.local.secrets import SECRETS_DIR
 
 
 def container_labels(labels: Mapping[str, str]) -> list[docker.ContainerLabelArgs]:
@@ -27,9 +30,14 @@ def network_labels(labels: Mapping[str, str]) -> list[docker.NetworkLabelArgs]:
 
 
 def secret_file(
-    name: str, content: pulumi.Input[str], owner: str | None = None
+    name: str,
+    content: pulumi.Input[str],
+    owner: str | None = None,
+    group: str | None = None,
+    permissions: str = "0400",
 ) -> docker.ContainerUploadArgs:
-    """A secret uploaded into the container at /run/secrets/<name>, readable by its owner only.
+    """A secret uploaded into the container at /run/secrets/<name>; by default readable by
+    its owner only.
 
     The value never enters the container's environment or command line (`docker inspect`
     does not show it); in Pulumi's state it is encrypted like every secret input.
@@ -38,16 +46,11 @@ def secret_file(
         file=f"{SECRETS_DIR}/{name}",
         content=pulumi.Output.secret(content),
         owner=owner,
-        permissions="0400",
+        group=group,
+        permissions=permissions,
     )
 
 
 def env_list(env: Mapping[str, pulumi.Input[str]]) -> list[pulumi.Output[str]]:
     """`NAME=value` items, sorted by name, for docker.Container `envs`."""
     return [pulumi.Output.concat(name, "=", env[name]) for name in sorted(env)]
-
-
-def require_name(value: object, field: str) -> None:
-    """Raise ValueError naming `field` unless `value` is a non-empty plain string."""
-    if not isinstance(value, str) or not value:
-        raise ValueError(f"{field}: must be a non-empty string, got {value!r}")
