@@ -144,11 +144,11 @@ def client_environment(config: StackConfig, server: MlflowServer) -> pulumi.Outp
             secret = True
         else:
             env["AWS_ROLE_ARN"] = server.client_role_arn
-    result = pulumi.Output.all(**env).apply(_as_text)
+    result = pulumi.Output.all(**env).apply(client_variables)
     return pulumi.Output.secret(result) if secret else result
 
 
-def _as_text(values: dict[str, Any]) -> dict[str, str]:
+def client_variables(values: dict[str, Any]) -> dict[str, str]:
     """The variables as strings; a missing value fails the update by name, never "None"."""
     missing = sorted(name for name, value in values.items() if value is None)
     if missing:

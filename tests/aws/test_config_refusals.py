@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from types import SimpleNamespace
-from typing import Any, cast
+from typing import Any
 
 import pulumi
 import pytest
 
-from stacks.aws import client_environment
-from stacks.config import aws_region_of, parse_config
+from stacks.aws import client_variables
+from stacks.config import aws_region_of
 from tests import harness
 
 KEY = "arn:aws:kms:{region}:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
@@ -132,15 +131,9 @@ def test_a_non_ascii_admin_password_is_refused_without_showing_it() -> None:
 
 
 def test_client_environment_never_turns_a_missing_value_into_none() -> None:
-    harness.new_mocks()
-    config = parse_config(
-        {"cloud": "aws", "scenario": "direct"}, provider={"aws:region": "eu-west-1"}
-    )
-    server = SimpleNamespace(
-        url=pulumi.Output.from_input("https://mlflow.example.com"),
-        admin_password=pulumi.Output.from_input("x" * 24),
-        client_role_arn=pulumi.Output.from_input(None),
-    )
-    env = client_environment(config, cast(Any, server))
+    assert client_variables({"MLFLOW_TRACKING_URI": "https://x", "N": 1}) == {
+        "MLFLOW_TRACKING_URI": "https://x",
+        "N": "1",
+    }
     with pytest.raises(ValueError, match=r"^clientEnvironment: no value for AWS_ROLE_ARN$"):
-        harness.run_async(harness.resolve(env))
+        client_variables({"MLFLOW_TRACKING_URI": "https://x", "AWS_ROLE_ARN": None})
