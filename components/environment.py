@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from urllib.parse import quote
 
 import pulumi
 
@@ -74,13 +75,16 @@ def server_environment(
     create_bucket: bool = False,
     extra_plain: Mapping[str, pulumi.Input[str]] | None = None,
     extra_secrets: Mapping[str, pulumi.Input[str]] | None = None,
+    auth_database: DatabaseEndpoint | None = None,
 ) -> ServerEnvironment:
     """Build the image's environment for `scenario`, validating the combination first.
 
     Raises ValueError naming the argument when the inputs contradict the scenario
     (a database for artifacts-only, no bucket for direct, auth without a password...).
     `extra_plain` / `extra_secrets` carry cloud specifics (MLFLOW_S3_ENDPOINT_URL,
-    AWS_SECRET_ACCESS_KEY, GOOGLE_AUTH_STRING, ...).
+    AWS_SECRET_ACCESS_KEY, GOOGLE_AUTH_STRING, ...). `auth_database` (artifacts-only with
+    auth, which has no backend store to share) holds the basic-auth tables: it reaches the
+    image as the secret AUTH_DATABASE_URL (`database_url`).
     """
     _validate(
         scenario=scenario,
@@ -93,6 +97,7 @@ def server_environment(
         port=port,
         keep_alive_seconds=keep_alive_seconds,
         workers=workers,
+        auth_database=auth_database,
     )
     plain: dict[str, pulumi.Input[str]] = {
         "PORT": str(port),
@@ -126,6 +131,8 @@ def server_environment(
         )
         secrets["AUTH_PASSWORD"] = pulumi.Output.secret(admin_password)
         secrets["MLFLOW_FLASK_SERVER_SECRET_KEY"] = pulumi.Output.secret(flask_secret_key)
+    if auth_database is not None:
+        secrets["AUTH_DATABASE_URL"] = database_url(auth_database)
     if public_hostnames:
         plain["PUBLIC_HOSTNAMES"] = pulumi.Output.all(*public_hostnames).apply(
             lambda names: ",".join(dict.fromkeys(n for n in names if n))
@@ -156,6 +163,7 @@ def _validate(
     port: int,
     keep_alive_seconds: int,
     workers: int | None,
+    auth_database: DatabaseEndpoint | None,
 ) -> None:
     if scenario not in SCENARIOS:
         raise ValueError(f"scenario: {scenario!r} is not one of {', '.join(SCENARIOS)}")
@@ -181,10 +189,21 @@ def _validate(
             raise ValueError(
                 f"database.sslmode: {database.sslmode!r} is not one of {', '.join(SSL_MODES)}"
             )
+    if auth_database is not None and (not auth_enabled or scenario != "artifacts-only"):
+        raise ValueError(
+            "auth_database: only with auth_enabled and scenario 'artifacts-only' (the other "
+            "scenarios keep the auth tables in the backend store)"
+        )
+    if auth_database is not None and auth_database.engine != "postgresql":
+        raise ValueError(
+            f"auth_database.engine: {auth_database.engine!r}; allowed: postgresql (MLflow's "
+            "auth migrations fail on MySQL, mlflow/mlflow#9642)"
+        )
     if auth_enabled:
-        if scenario == "artifacts-only":
+        if scenario == "artifacts-only" and auth_database is None:
             raise ValueError(
-                "auth_enabled: basic-auth needs a tracking server, not 'artifacts-only'"
+                "auth_database: required for auth_enabled with 'artifacts-only' "
+                "(no backend store holds the auth tables)"
             )
         if admin_password is None:
             raise ValueError("admin_password: required when auth_enabled")
@@ -202,6 +221,23 @@ def _validate(
         raise ValueError(f"keep_alive_seconds: {keep_alive_seconds} must be positive")
     if workers is not None and not 1 <= workers <= 64:
         raise ValueError(f"workers: {workers} is not from 1 to 64")
+
+
+def database_url(endpoint: DatabaseEndpoint) -> pulumi.Output[str]:
+    """The SQLAlchemy URI of a PostgreSQL `endpoint` with its sslmode (secret: it holds the
+    password, percent-encoded so that any character survives; the image decodes it)."""
+    if endpoint.engine != "postgresql":
+        raise ValueError(f"endpoint.engine: {endpoint.engine!r}; allowed: postgresql")
+    scheme = "postgresql"
+    url = pulumi.Output.all(
+        endpoint.username, endpoint.password, endpoint.host, endpoint.port, endpoint.name
+    ).apply(
+        lambda v: (
+            f"{scheme}://{quote(str(v[0]), safe='')}:{quote(str(v[1]), safe='')}"
+            f"@{v[2]}:{v[3]}/{quote(str(v[4]), safe='')}?sslmode={endpoint.sslmode}"
+        )
+    )
+    return pulumi.Output.secret(url)
 
 
 def container_env_list(plain: Mapping[str, str]) -> list[str]:

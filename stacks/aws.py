@@ -14,7 +14,15 @@ import pulumi
 
 from components.aws import MlflowServer
 from components.aws.sizing import fargate_memory_sizes, max_replicas_that_fit, server_workers
-from stacks.config import K_DB_SIZE, K_MAX_REPLICAS, K_MEMORY, NAMESPACE, StackConfig
+from stacks.config import (
+    K_ALLOW_HTTP,
+    K_DB_SIZE,
+    K_DOMAIN,
+    K_MAX_REPLICAS,
+    K_MEMORY,
+    NAMESPACE,
+    StackConfig,
+)
 
 DOCKER_CONTEXT = Path(__file__).resolve().parent.parent / "docker"
 """Build context of the mlflow-server image."""
@@ -42,6 +50,12 @@ def deploy(config: StackConfig) -> dict[str, Any]:
                 f"cannot hold that many connection pools; allowed: {fits} or fewer, or a "
                 f"larger {NAMESPACE}:{K_DB_SIZE}"
             )
+    if service.allow_http:
+        pulumi.log.warn(
+            f"{NAMESPACE}:{K_ALLOW_HTTP} is true: the load balancer serves plain HTTP, so every "
+            "MLflow password, token and artifact crosses the network unencrypted; set "
+            f"{NAMESPACE}:{K_DOMAIN} (HTTPS) or remove {K_ALLOW_HTTP} (CloudFront HTTPS)"
+        )
     admin_password = (
         pulumi.Output.secret(config.auth.admin_password.value)
         if config.auth.admin_password is not None
@@ -68,6 +82,7 @@ def deploy(config: StackConfig) -> dict[str, Any]:
             "domain": service.domain,
             "allowed_hosts": service.allowed_hosts,
             "allowed_cidrs": service.allowed_cidrs,
+            "public_http": service.allow_http,
             "log_retention_days": service.log_retention_days,
             "artifact_versioning": artifacts.versioning,
             "artifact_noncurrent_days": artifacts.noncurrent_version_days,
@@ -91,7 +106,8 @@ def deploy(config: StackConfig) -> dict[str, Any]:
         "loadBalancerDnsName": server.load_balancer_dns_name,
         "clientEnvironment": client_environment(config, server),
     }
-    if config.database is not None:
+    if config.database is not None or config.auth.enabled:
+        # artifacts-only with auth: the auth tables' database.
         outputs["databaseSecretArn"] = server.database_secret_arn
     if config.auth.enabled:
         outputs["adminUsername"] = server.admin_username
@@ -128,5 +144,13 @@ def client_environment(config: StackConfig, server: MlflowServer) -> pulumi.Outp
             secret = True
         else:
             env["AWS_ROLE_ARN"] = server.client_role_arn
-    result = pulumi.Output.all(**env).apply(lambda values: {k: str(v) for k, v in values.items()})
+    result = pulumi.Output.all(**env).apply(client_variables)
     return pulumi.Output.secret(result) if secret else result
+
+
+def client_variables(values: dict[str, Any]) -> dict[str, str]:
+    """The variables as strings; a missing value fails the update by name, never "None"."""
+    missing = sorted(name for name, value in values.items() if value is None)
+    if missing:
+        raise ValueError(f"clientEnvironment: no value for {', '.join(missing)}")
+    return {name: str(value) for name, value in values.items()}

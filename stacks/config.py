@@ -13,12 +13,13 @@ holds the two (and the README's config table) together.
 
 from __future__ import annotations
 
+import configparser
 import ipaddress
 import json
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import pulumi
@@ -34,6 +35,8 @@ CLOUDS = ("local", "aws", "gcp", "azure")
 BUILT_CLOUDS = ("local", "aws", "gcp", "azure")
 """Clouds whose stack exists (all of CLOUDS; a designed but unbuilt cloud is refused by name
 rather than failing later with an import error)."""
+AUTH_DATABASE_CLOUDS = ("aws",)
+"""Clouds that give artifacts-only a database for the basic-auth tables (so auth works there)."""
 MIN_ADMIN_PASSWORD_LENGTH = 12
 """MLflow 3.16.1+ refuses a shorter admin password."""
 
@@ -94,6 +97,8 @@ class ServiceConfig:
     allowed_cidrs: tuple[str, ...]
     log_retention_days: int
     local_port: int
+    allow_http: bool = False
+    """AWS without a domain: plain HTTP instead of CloudFront (explicit, warned about)."""
 
 
 @dataclass(frozen=True)
@@ -350,7 +355,7 @@ K_DB_BACKUP = _key(
 K_AUTH = _key(
     "authEnabled",
     "boolean",
-    "true; false on local and artifacts-only",
+    "true; false on local, and with artifacts-only except on aws",
     "Run MLflow's basic-auth app.",
 )
 K_ADMIN_USER = _key("adminUsername", "string", "admin", "The basic-auth admin user.")
@@ -429,6 +434,13 @@ K_KMS_KEY = _key(
     "none: AWS-managed keys",
     "AWS: a customer-managed KMS key (key ARN) for the artifact bucket (SSE-KMS) and the "
     "database storage.",
+)
+K_ALLOW_HTTP = _key(
+    "allowHttp",
+    "boolean",
+    "false",
+    "AWS without a domain: plain HTTP on the load balancer instead of CloudFront's HTTPS "
+    "(passwords cross the network in clear).",
 )
 # GCP only.
 K_DB_PRIVATE_IP = _key(
@@ -531,8 +543,8 @@ def parse_config(
 
     `secret_keys` are the keys whose values Pulumi holds encrypted; a secret
     key given in plain text is rejected. `provider` holds the chosen cloud's provider
-    settings by full key (`gcp:project`, `gcp:region`, `azure-native:location`), from config
-    or the provider's environment variables (see `provider_settings`).
+    settings by full key (`aws:region`, `gcp:project`, `gcp:region`, `azure-native:location`),
+    from config or the provider's environment variables (see `provider_settings`).
     """
     r = _Reader(raw, secret_keys)
     cloud = r.choice(K_CLOUD, CLOUDS, "local")
@@ -551,7 +563,7 @@ def parse_config(
 
     _refuse_keys_of_other_clouds(r, cloud)
     database = _parse_database(r, scenario)
-    auth = _parse_auth(r, is_local, scenario)
+    auth = _parse_auth(r, cloud, scenario)
     service = _parse_service(r, is_local)
     if is_local and scenario == "direct" and service.local_port == 65535:
         raise r.fail(
@@ -562,9 +574,15 @@ def parse_config(
     artifacts = _parse_artifacts(r, is_local, scenario)
     network = _parse_network(r)
     tags = r.string_map(K_TAGS)
-    for tag_key in tags:
-        if not _TAG_KEY.match(tag_key):
-            raise r.fail(K_TAGS, "tag keys of 1 to 63 letters, digits or _.:/=+@-")
+    for tag_key, tag_value in tags.items():
+        if not _TAG_KEY.match(tag_key) or tag_key.lower().startswith("aws:"):
+            raise r.fail(K_TAGS, "tag keys of 1 to 63 letters, digits or _.:/=+@-, not aws:...")
+        if len(tag_value) > 256:
+            raise r.fail(K_TAGS, f"tag values of at most 256 characters ({tag_key!r} is longer)")
+    kms_key_arn = _parse_kms_key(r)
+    if cloud == "aws":
+        _check_aws_region(r, (provider or {}).get("aws:region"), kms_key_arn)
+        service = replace(service, allow_http=_parse_allow_http(r, service))
     return StackConfig(
         cloud=cloud,
         scenario=scenario,
@@ -575,10 +593,57 @@ def parse_config(
         network=network,
         deletion_protection=r.boolean(K_DELETION_PROTECTION, not is_local),
         tags=tags,
-        kms_key_arn=_parse_kms_key(r),
+        kms_key_arn=kms_key_arn,
         gcp=_parse_gcp(r, provider or {}, database, service, tags) if cloud == "gcp" else None,
         azure=_parse_azure(r, scenario, provider or {}) if cloud == "azure" else None,
     )
+
+
+_AWS_REGION = re.compile(
+    r"^[a-z]{2,4}(-(gov|iso[a-z]?|[a-z]{2}))?-(north|south|east|west|central|northeast|"
+    r"southeast|northwest|southwest)-\d{1,2}$"
+)
+"""The shape of every AWS region name (us-east-1, ap-southeast-5, us-gov-west-1, ...)."""
+
+
+def _parse_allow_http(r: _Reader, service: ServiceConfig) -> bool:
+    """Without a domain, CloudFront serves HTTPS and the load balancer admits only it, so
+    allowedCidrs needs a domain or plain HTTP; plain HTTP is for no domain only."""
+    allow_http = r.boolean(K_ALLOW_HTTP, False)
+    if allow_http and service.domain:
+        raise r.fail(K_ALLOW_HTTP, f"false with {NAMESPACE}:{K_DOMAIN} (it serves HTTPS)")
+    if r.has(K_ALLOWED_CIDRS) and not (allow_http or service.domain):
+        raise r.fail(
+            K_ALLOWED_CIDRS,
+            f"only with {NAMESPACE}:{K_DOMAIN} or {NAMESPACE}:{K_ALLOW_HTTP} (without them "
+            "CloudFront serves HTTPS and the load balancer admits CloudFront only)",
+        )
+    return allow_http
+
+
+def _check_aws_region(r: _Reader, region: str | None, kms_key_arn: str | None) -> None:
+    """The AWS region must be set and real, and a KMS key must live in it."""
+    if not region or not _AWS_REGION.match(region):
+        raise ConfigError(
+            f"aws:region: invalid value {repr(region) if region else '(unset)'}; allowed: an AWS region such as "
+            "eu-west-1 (pulumi config set aws:region ..., or AWS_REGION/AWS_DEFAULT_REGION)"
+        )
+    if kms_key_arn and kms_key_arn.split(":")[3] != region:
+        raise r.fail(K_KMS_KEY, f"a KMS key in the stack's region {region}")
+
+
+def aws_region_of(config: Mapping[str, object], environ: Mapping[str, str]) -> str | None:
+    """The region the AWS provider will use: `aws:region`, else AWS_REGION, else
+    AWS_DEFAULT_REGION, else the region of the AWS profile in the shared config file."""
+    region = config.get("aws:region") or environ.get("AWS_REGION")
+    region = region or environ.get("AWS_DEFAULT_REGION")
+    if region:
+        return str(region)
+    profile = str(config.get("aws:profile") or environ.get("AWS_PROFILE") or "default")
+    parser = configparser.ConfigParser()
+    parser.read(environ.get("AWS_CONFIG_FILE") or os.path.expanduser("~/.aws/config"))
+    section = profile if profile == "default" else f"profile {profile}"
+    return parser.get(section, "region", fallback=None)
 
 
 _KMS_KEY_ARN = re.compile(r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[A-Za-z0-9-]{1,128}$")
@@ -614,7 +679,7 @@ KEY_CLOUDS: dict[str, tuple[str, ...]] = {
     ),
     # AWS networking, IAM and KMS.
     **dict.fromkeys(
-        (K_VPC_CIDR, K_VPC_ID, K_PUBLIC_SUBNETS, K_PRIVATE_SUBNETS, K_KMS_KEY),
+        (K_VPC_CIDR, K_VPC_ID, K_PUBLIC_SUBNETS, K_PRIVATE_SUBNETS, K_KMS_KEY, K_ALLOW_HTTP),
         ("aws",),
     ),
     K_CLIENT_KEY: ("aws", "gcp", "azure"),
@@ -660,29 +725,33 @@ def _parse_database(r: _Reader, scenario: str) -> DatabaseConfig | None:
     )
 
 
-def _parse_auth(r: _Reader, is_local: bool, scenario: str) -> AuthConfig:
-    # Artifacts-only servers have no tracking store for basic-auth to guard: off by default there.
-    enabled = r.boolean(K_AUTH, not is_local and scenario != "artifacts-only")
-    if enabled and scenario == "artifacts-only":
+def _parse_auth(r: _Reader, cloud: str, scenario: str) -> AuthConfig:
+    # On by default on every cloud: no default lets an anonymous client write. Artifacts-only
+    # keeps the auth tables in a database of their own, which only some clouds build yet.
+    apart = scenario != "artifacts-only" or cloud in AUTH_DATABASE_CLOUDS
+    enabled = r.boolean(K_AUTH, cloud != "local" and apart)
+    if enabled and scenario == "artifacts-only" and cloud not in AUTH_DATABASE_CLOUDS:
         raise r.fail(
             K_AUTH,
-            "false with scenario 'artifacts-only' (MLflow's basic-auth needs the tracking server)",
+            f"false with scenario 'artifacts-only' on cloud {cloud!r} (no database for the "
+            f"auth tables there; clouds {_allowed(AUTH_DATABASE_CLOUDS)} create one)",
         )
     username = r.string(K_ADMIN_USER, "admin") or ""
     if not _USERNAME.match(username):
         raise r.fail(K_ADMIN_USER, "1 to 63 letters, digits or _.@-, starting with a letter")
     password = r.secret(K_ADMIN_PASSWORD)
+    if password is not None and not password.value.isascii():
+        # Such a password logs in to the tracking API but gets 401 on proxied artifact
+        # requests (MLflow 3.17.2 decodes Basic credentials as ASCII on its FastAPI routes);
+        # the image refuses it too: refused rather than half working.
+        raise ConfigError(
+            f"{NAMESPACE}:{K_ADMIN_PASSWORD}: a secret with non-ASCII characters (not shown); "
+            "allowed: printable ASCII only"
+        )
     if password is not None and len(password.value) < MIN_ADMIN_PASSWORD_LENGTH:
         raise ConfigError(
             f"{NAMESPACE}:{K_ADMIN_PASSWORD}: a secret of {len(password.value)} characters; "
             f"allowed: at least {MIN_ADMIN_PASSWORD_LENGTH} characters"
-        )
-    if password is not None and not password.value.isascii():
-        # The image refuses it too: MLflow decodes Basic credentials as ASCII on its FastAPI
-        # routes, so such an admin gets 401 on every proxied artifact request.
-        raise ConfigError(
-            f"{NAMESPACE}:{K_ADMIN_PASSWORD}: a secret with a non-ASCII character; allowed: "
-            "ASCII only (MLflow decodes Basic credentials as ASCII)"
         )
     if not enabled:
         # The image refuses credentials without AUTH_ENABLED=true, never ignores them.
@@ -793,6 +862,8 @@ def _parse_network(r: _Reader) -> NetworkConfig:
                     "at least two subnet ids (two availability zones) "
                     f"such as subnet-0123456789abcdef0 when {NAMESPACE}:vpcId is set",
                 )
+            if len(set(ids)) != len(ids) or (key == K_PRIVATE_SUBNETS and set(ids) & set(public)):
+                raise r.fail(key, f"distinct subnet ids, none also in {K_PUBLIC_SUBNETS}")
         if r.has(K_VPC_CIDR):
             raise r.fail(K_VPC_CIDR, f"nothing when {NAMESPACE}:vpcId is set")
     else:
@@ -894,10 +965,10 @@ def _parse_gcp(
 def provider_settings(
     all_config: Mapping[str, object], environ: Mapping[str, str]
 ) -> dict[str, str]:
-    """The provider settings the program checks, as the providers resolve them: GCP's
-    project and region (its config keys first, then its environment variables) and the
-    Azure provider's location (config only)."""
-    settings: dict[str, str] = {}
+    """The provider settings the program checks, as the providers resolve them: the AWS
+    provider's region (`aws_region_of`), GCP's project and region (its config keys first,
+    then its environment variables) and the Azure provider's location (config only)."""
+    settings: dict[str, str] = {"aws:region": aws_region_of(all_config, environ) or ""}
     location = all_config.get(AZURE_LOCATION_KEY)
     if isinstance(location, str):
         settings[AZURE_LOCATION_KEY] = location

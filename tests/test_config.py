@@ -200,6 +200,7 @@ INVALID_BY_KEY: dict[str, tuple[dict[str, str], str]] = {
     "artifactNoncurrentDays": ({}, "0"),
     "artifactForceDestroy": ({}, "x"),
     "clientAccessKey": ({"cloud": "aws", "scenario": "direct"}, "x"),
+    "allowHttp": ({"cloud": "aws"}, "maybe"),
     "kmsKeyArn": ({"cloud": "aws"}, "arn:aws:kms:eu-west-1:123456789012:alias/mlflow"),
     "vpcCidr": ({"cloud": "aws"}, "10.0.0.0/8"),
     "vpcId": ({"cloud": "aws"}, "vpc-x"),
@@ -220,7 +221,7 @@ INVALID_BY_KEY: dict[str, tuple[dict[str, str], str]] = {
 }
 GCP_PROVIDER = {"gcp:project": "ml-platform-prod", "gcp:region": "europe-west1"}
 """The GCP provider's project and region (ignored by the other clouds)."""
-ALL_PROVIDERS = {**PROVIDER, **GCP_PROVIDER}
+ALL_PROVIDERS = {**PROVIDER, **GCP_PROVIDER, "aws:region": "eu-west-1"}
 """Every cloud's provider settings, so any cloud's base config is valid."""
 
 
@@ -253,7 +254,7 @@ def test_local_defaults() -> None:
 
 
 def test_aws_defaults_are_secure() -> None:
-    config = parse_config({"cloud": "aws"})
+    config = parse_config({"cloud": "aws"}, provider={"aws:region": "eu-west-1"})
     assert config.auth.enabled is True
     assert config.deletion_protection is True
     assert config.artifacts.force_destroy is False

@@ -12,6 +12,8 @@ from pulumi_aws import ec2, vpc
 
 from components.aws.networking import subnet_cidrs
 
+CLOUDFRONT_PREFIX_LIST = "com.amazonaws.global.cloudfront.origin-facing"
+"""AWS-managed prefix list of CloudFront's origin-facing servers."""
 ZONES = 2
 """Availability zones used: the load balancer and RDS multi-AZ need two; more adds NAT cost."""
 
@@ -31,6 +33,10 @@ class NetworkArgs(TypedDict, total=False):
     """With `vpc_id`: subnets of the service and database, in two zones or more."""
     allowed_cidrs: Required[Sequence[str]]
     """IPv4 CIDRs that may reach the load balancer on ports 80 and 443. Required."""
+    cloudfront_only: bool
+    """The load balancer admits only CloudFront's origin-facing servers, on port 80 (the
+    managed prefix list), instead of `allowed_cidrs` (which must then be 0.0.0.0/0: the
+    viewers' addresses are CloudFront's business). Default False."""
     container_port: int
     """Port the server container listens on. Default 5000."""
     database_port: int | None
@@ -50,7 +56,8 @@ class Network(pulumi.ComponentResource):
     up through the free gateway endpoint. For zone-independent egress, create one NAT gateway
     per zone in your own VPC and pass it with `vpc_id`.
 
-    Security groups: the load balancer's accepts 80/443 from `allowed_cidrs`; the service's
+    Security groups: the load balancer's accepts 80/443 from `allowed_cidrs` (or, with
+    `cloudfront_only`, 80 from CloudFront's origin-facing prefix list only); the service's
     accepts only the load balancer on the container port; the database's accepts only the
     service on the database port.
 
@@ -116,20 +123,25 @@ class Network(pulumi.ComponentResource):
         )
         public, private = self._subnets(name, self.vpc, v["public_cidrs"], v["private_cidrs"])
         self._public_routes(name, self.vpc, public)
-        private_routes = self._private_routes(name, self.vpc, public[0], private)
-        self._s3_endpoint(name, self.vpc, private_routes)
-        return (
-            self.vpc.id,
-            pulumi.Output.all(*[s.id for s in public]),
-            pulumi.Output.all(*[s.id for s in private]),
+        private_routes, routed = self._private_routes(name, self.vpc, public[0], private)
+        routed.append(self._s3_endpoint(name, self.vpc, private_routes))
+        # The private subnet ids carry the routes out as dependencies: what runs there (the
+        # ECS service's tasks) starts only once it can reach ECR, Secrets Manager and S3.
+        private_ids = pulumi.Output.all(*[s.id for s in private], *[r.id for r in routed]).apply(
+            lambda ids: [str(i) for i in ids[: len(private)]]
         )
+        return self.vpc.id, pulumi.Output.all(*[s.id for s in public]), private_ids
 
     def _subnets(
         self, name: str, network: ec2.Vpc, public_cidrs: list[str], private_cidrs: list[str]
     ) -> tuple[list[ec2.Subnet], list[ec2.Subnet]]:
         """One public and one private subnet in each of the first `ZONES` zones."""
+        # Regular zones only: where Local Zones are enabled they are "available" too, and
+        # their names sort first (no NAT gateway, no RDS multi-AZ there).
         zones = aws.get_availability_zones_output(
-            state="available", opts=pulumi.InvokeOptions(parent=self)
+            state="available",
+            filters=[{"name": "opt-in-status", "values": ["opt-in-not-required"]}],
+            opts=pulumi.InvokeOptions(parent=self),
         ).names
         public: list[ec2.Subnet] = []
         private: list[ec2.Subnet] = []
@@ -186,9 +198,10 @@ class Network(pulumi.ComponentResource):
 
     def _private_routes(
         self, name: str, network: ec2.Vpc, nat_subnet: ec2.Subnet, private: list[ec2.Subnet]
-    ) -> ec2.RouteTable:
+    ) -> tuple[ec2.RouteTable, list[pulumi.CustomResource]]:
         """One NAT gateway (see the class docstring for the trade-off) and the private
-        subnets' default route through it."""
+        subnets' default route through it. Returns the route table, and the route and
+        associations that make the private subnets reach out."""
         nat_ip = ec2.Eip(
             f"{name}-nat-ip", domain="vpc", tags=self._named(name, "nat"), opts=self._child
         )
@@ -205,27 +218,31 @@ class Network(pulumi.ComponentResource):
             tags=self._named(name, "private"),
             opts=self._child,
         )
-        ec2.Route(
-            f"{name}-private-default",
-            route_table_id=routes.id,
-            destination_cidr_block="0.0.0.0/0",
-            nat_gateway_id=self.nat_gateway.id,
-            opts=self._child,
-        )
-        for index, subnet in enumerate(private):
-            ec2.RouteTableAssociation(
-                f"{name}-private-assoc-{index}",
-                subnet_id=subnet.id,
+        routed: list[pulumi.CustomResource] = [
+            ec2.Route(
+                f"{name}-private-default",
                 route_table_id=routes.id,
+                destination_cidr_block="0.0.0.0/0",
+                nat_gateway_id=self.nat_gateway.id,
                 opts=self._child,
             )
-        return routes
+        ]
+        for index, subnet in enumerate(private):
+            routed.append(
+                ec2.RouteTableAssociation(
+                    f"{name}-private-assoc-{index}",
+                    subnet_id=subnet.id,
+                    route_table_id=routes.id,
+                    opts=self._child,
+                )
+            )
+        return routes, routed
 
-    def _s3_endpoint(self, name: str, network: ec2.Vpc, routes: ec2.RouteTable) -> None:
+    def _s3_endpoint(self, name: str, network: ec2.Vpc, routes: ec2.RouteTable) -> ec2.VpcEndpoint:
         """Artifact traffic to S3 skips the NAT gateway (no per-GB NAT charge; survives a NAT
         zone outage). Gateway endpoints are free."""
         region = aws.get_region_output(opts=pulumi.InvokeOptions(parent=self)).region
-        ec2.VpcEndpoint(
+        return ec2.VpcEndpoint(
             f"{name}-s3",
             vpc_id=network.id,
             service_name=pulumi.Output.concat("com.amazonaws.", region, ".s3"),
@@ -262,7 +279,20 @@ class Network(pulumi.ComponentResource):
         lb_sg = self.load_balancer_security_group.id
         service_sg = self.service_security_group.id
         port = v["container_port"]
-        for index, cidr in enumerate(v["allowed_cidrs"]):
+        if v["cloudfront_only"]:
+            # One rule; the prefix list's ~55 entries count against the group's rule quota (60).
+            prefix_list = ec2.get_managed_prefix_list_output(
+                name=CLOUDFRONT_PREFIX_LIST, opts=pulumi.InvokeOptions(parent=self)
+            )
+            self._rule(
+                "in",
+                f"{name}-lb-in-cloudfront",
+                lb_sg,
+                80,
+                prefix_list_id=prefix_list.id,
+                description="HTTP 80 from CloudFront's origin-facing servers",
+            )
+        for index, cidr in enumerate([] if v["cloudfront_only"] else v["allowed_cidrs"]):
             for web in (80, 443):
                 self._rule(
                     "in",
@@ -385,6 +415,12 @@ def _validate(args: NetworkArgs) -> dict[str, Any]:
             raise ValueError(f"vpc_cidr: {vpc_cidr!r}: {error}") from None
     if not allowed_cidrs:
         raise ValueError("allowed_cidrs: at least one CIDR (use 0.0.0.0/0 for everyone)")
+    cloudfront_only = args.get("cloudfront_only", False)
+    if cloudfront_only and allowed_cidrs != ["0.0.0.0/0"]:
+        raise ValueError(
+            f"allowed_cidrs: {allowed_cidrs} not with cloudfront_only (the load balancer then "
+            "admits CloudFront only); allowed: ['0.0.0.0/0']"
+        )
     for port_field, port in (("container_port", container_port), ("database_port", database_port)):
         if port is not None and not 1 <= port <= 65535:
             raise ValueError(f"{port_field}: {port} is not from 1 to 65535")
@@ -396,6 +432,7 @@ def _validate(args: NetworkArgs) -> dict[str, Any]:
         "public_cidrs": public_cidrs,
         "private_cidrs": private_cidrs,
         "allowed_cidrs": allowed_cidrs,
+        "cloudfront_only": cloudfront_only,
         "container_port": container_port,
         "database_port": database_port,
     }

@@ -43,7 +43,9 @@ class MlflowServerArgs(TypedDict, total=False):
     db_backup_retention_days: int
     """Backup retention in days. Default 7."""
     auth_enabled: bool
-    """MLflow basic-auth (not with artifacts-only). Default True except artifacts-only."""
+    """MLflow basic-auth. Default True, in every scenario: in artifacts-only the auth tables
+    get their own small RDS PostgreSQL (`Database`, size `db_size`), since no backend store
+    exists to share and the tables must survive restarts and serve every replica."""
     admin_username: str
     """The basic-auth admin. Default admin."""
     admin_password: pulumi.Input[str] | None
@@ -67,7 +69,11 @@ class MlflowServerArgs(TypedDict, total=False):
     allowed_hosts: Sequence[str]
     """Extra Host header values MLflow accepts."""
     allowed_cidrs: Sequence[str]
-    """CIDRs that may reach the load balancer. Default ["0.0.0.0/0"]."""
+    """CIDRs that may reach the load balancer. Default ["0.0.0.0/0"]. Without a domain and
+    `public_http`, CloudFront serves HTTPS and only it reaches the load balancer: then this
+    must stay the default."""
+    public_http: bool
+    """Without a domain: plain HTTP on the load balancer instead of CloudFront. Default False."""
     log_retention_days: int
     """Server log retention in days. Default 30."""
     artifact_versioning: bool
@@ -93,8 +99,8 @@ class MlflowServerArgs(TypedDict, total=False):
     private_subnet_ids: Sequence[str]
     """Existing private subnets (with vpc_id)."""
     deletion_protection: bool
-    """Protect the database (RDS deletion protection, final snapshot) and the bucket
-    (Pulumi protect). Default True."""
+    """Protect the database (RDS deletion protection, final snapshot), the bucket (Pulumi
+    protect) and the ECR repository (no force delete). Default True."""
     image_context: str
     """Docker build context of the mlflow-server image (the repository's docker/)."""
     image: str | None
@@ -106,7 +112,7 @@ class MlflowServerArgs(TypedDict, total=False):
 class MlflowServer(pulumi.ComponentResource):
     """An MLflow tracking server on AWS for scenario direct, proxied or artifacts-only.
 
-    Children: `Network`, `ArtifactBucket`, `Database` (not artifacts-only), `Identity`,
+    Children: `Network`, `ArtifactBucket`, `Database` (the backend store; in artifacts-only the auth tables', with auth), `Identity`,
     `Service`, and a RandomPassword for the admin when auth is on and none is given.
     """
 
@@ -148,9 +154,10 @@ class MlflowServer(pulumi.ComponentResource):
         self.network = self._network(name, args, v)
         self.bucket = self._bucket(name, args, v)
         self.database, endpoint = self._database(name, args, v)
+        backend, auth_database = (endpoint, None) if v["has_database"] else (None, endpoint)
         self.identity = self._identity(name, args, v)
         admin_password = self._admin_password(name, args, v)
-        self.service = self._service(name, args, v, endpoint, admin_password)
+        self.service = self._service(name, args, v, (backend, auth_database), admin_password)
 
         none: pulumi.Output[str | None] = pulumi.Output.from_input(None)
         self.url = self.service.url
@@ -178,8 +185,9 @@ class MlflowServer(pulumi.ComponentResource):
                 "public_subnet_ids": args.get("public_subnet_ids", ()),
                 "private_subnet_ids": args.get("private_subnet_ids", ()),
                 "allowed_cidrs": args.get("allowed_cidrs", ("0.0.0.0/0",)),
+                "cloudfront_only": not args.get("domain") and not args.get("public_http", False),
                 "container_port": DEFAULT_PORT,
-                "database_port": DB_ENGINES[v["engine"]][3] if v["has_database"] else None,
+                "database_port": DB_ENGINES[v["engine"]][3] if v["rds"] else None,
                 "tags": self._tags,
             },
             opts=self._child,
@@ -203,8 +211,9 @@ class MlflowServer(pulumi.ComponentResource):
     def _database(
         self, name: str, args: MlflowServerArgs, v: dict[str, Any]
     ) -> tuple[Database | None, DatabaseEndpoint | None]:
-        """The backend store (not artifacts-only) and its endpoint for the container."""
-        if not v["has_database"]:
+        """The backend store (direct, proxied), or in artifacts-only with auth the database of
+        the auth tables; and its endpoint for the container."""
+        if not v["rds"]:
             return None, None
         db = Database(
             f"{name}-db",
@@ -276,10 +285,12 @@ class MlflowServer(pulumi.ComponentResource):
         name: str,
         args: MlflowServerArgs,
         v: dict[str, Any],
-        endpoint: DatabaseEndpoint | None,
+        databases: tuple[DatabaseEndpoint | None, DatabaseEndpoint | None],
         admin_password: pulumi.Output[str] | None,
     ) -> Service:
-        """The server tasks behind the load balancer, wired to the other four."""
+        """The server tasks behind the load balancer, wired to the other four; `databases`
+        is (backend store, auth tables' database), at most one of them set."""
+        endpoint, auth_database = databases
         db = self.database
         return Service(
             f"{name}-server",
@@ -287,14 +298,16 @@ class MlflowServer(pulumi.ComponentResource):
                 "scenario": v["scenario"],
                 "artifact_url": self.bucket.uri,
                 "database": endpoint,
+                "auth_database": auth_database,
                 "database_password_value_from": db.password_value_from if db else None,
                 "database_secret_arn": db.secret_arn if db else None,
-                "database_size": v["size"] if db else None,
+                "database_size": v["size"] if endpoint else None,
                 "auth_enabled": v["auth"],
                 "admin_username": v["admin_username"],
                 "admin_password": admin_password,
                 "default_permission": args.get("default_permission", "NO_PERMISSIONS"),
                 "domain": args.get("domain"),
+                "public_http": args.get("public_http", False),
                 "allowed_hosts": args.get("allowed_hosts", ()),
                 "vpc_id": self.network.vpc_id,
                 "public_subnet_ids": self.network.public_subnet_ids,
@@ -310,6 +323,7 @@ class MlflowServer(pulumi.ComponentResource):
                 "log_retention_days": args.get("log_retention_days", 30),
                 "image": v["image"],
                 "image_context": v["image_context"] or "",
+                "deletion_protection": v["protect"],
                 "tags": self._tags,
             },
             opts=self._child,
@@ -335,15 +349,19 @@ def _validate(args: MlflowServerArgs) -> dict[str, Any]:
         # any child exists (Service computes the same figures for its environment).
         workers = server_workers(float(args.get("cpu", 1.0)), args.get("memory_mb", 2048))
         db_pool_settings(engine, size, max_replicas, workers)
-    auth = args.get("auth_enabled", has_database)
-    if auth and not has_database:
-        raise ValueError("auth_enabled: basic-auth needs a tracking server, not artifacts-only")
+    auth = args.get("auth_enabled", True)
+    if auth and not has_database and engine != "postgresql":
+        raise ValueError(
+            f"db_engine: {engine!r}; allowed with auth in artifacts-only: postgresql (the auth "
+            "tables' database; MLflow's auth migrations fail on MySQL, mlflow/mlflow#9642)"
+        )
     if args.get("client_access_key") and scenario != "direct":
         raise ValueError("client_access_key: only with scenario 'direct'")
     image, image_context = _image_args(args)
     return {
         "scenario": scenario,
         "has_database": has_database,
+        "rds": has_database or auth,
         "engine": engine,
         "size": size,
         "replicas": replicas,

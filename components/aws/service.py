@@ -12,7 +12,17 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_docker_build as docker_build
 import pulumi_random as random
-from pulumi_aws import acm, appautoscaling, cloudwatch, ecr, ecs, iam, lb, secretsmanager
+from pulumi_aws import (
+    acm,
+    appautoscaling,
+    cloudfront,
+    cloudwatch,
+    ecr,
+    ecs,
+    iam,
+    lb,
+    secretsmanager,
+)
 
 from components.aws.iam import read_secrets_policy, service_assume_role_policy
 from components.aws.naming import context_digest, physical_name
@@ -41,6 +51,12 @@ CPU_TARGET_PERCENT = 60.0
 """Target-tracking: add tasks when the average CPU goes above this."""
 HEALTH_GRACE_SECONDS = 600
 """The first task on an empty database runs every migration before it serves /health."""
+ORIGIN_HEADER = "X-Origin-Verify"
+"""Header CloudFront adds with a generated value; the load balancer forwards only requests
+carrying it (the prefix list admits every CloudFront distribution, not only ours)."""
+ORIGIN_READ_TIMEOUT_SECONDS = 60
+"""CloudFront's origin response timeout: the most it allows without a quota increase (the
+wait for the first byte after the request, and between packets)."""
 TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
 """TLS 1.3 and 1.2 only."""
 HEALTH_COMMAND = (
@@ -63,6 +79,9 @@ class ServiceArgs(TypedDict, total=False):
     """s3://bucket of the artifacts. Required."""
     database: DatabaseEndpoint | None
     """The backend store (direct, proxied); None for artifacts-only."""
+    auth_database: DatabaseEndpoint | None
+    """artifacts-only with auth: the PostgreSQL database of the basic-auth tables (reaches
+    the container as the secret AUTH_DATABASE_URL)."""
     database_password_value_from: pulumi.Input[str] | None
     """ECS `valueFrom` of the database password (`<secret arn>:password::`); with `database`."""
     database_secret_arn: pulumi.Input[str] | None
@@ -81,7 +100,12 @@ class ServiceArgs(TypedDict, total=False):
     default_permission: str
     """Permission on experiments a user was not granted. Default NO_PERMISSIONS."""
     domain: str | None
-    """Custom domain: an ACM certificate (DNS validation), HTTPS, HTTP redirected to HTTPS."""
+    """Custom domain: an ACM certificate (DNS validation), HTTPS, HTTP redirected to HTTPS.
+    Without one, CloudFront (its default certificate) serves HTTPS in front of the load
+    balancer, unless `public_http`."""
+    public_http: bool
+    """Without a domain: no CloudFront, plain HTTP on the load balancer (passwords cross the
+    network in clear). Not with `domain`. Default False."""
     allowed_hosts: Sequence[str]
     """Extra Host header values MLflow accepts (beyond the ALB name and the domain)."""
     vpc_id: Required[pulumi.Input[str]]
@@ -113,6 +137,9 @@ class ServiceArgs(TypedDict, total=False):
     the image is built and pushed to a new ECR repository. Required unless `image`."""
     image: str | None
     """A prebuilt image reference instead (no ECR repository, no build)."""
+    deletion_protection: bool
+    """Destroy refuses to delete the ECR repository while it holds images (no
+    `force_delete`). Default True."""
     tags: Mapping[str, str]
     """Tags on every taggable resource."""
 
@@ -165,12 +192,20 @@ class Service(pulumi.ComponentResource):
         super().__init__("mlflow-aws:index:Service", name, None, opts)
         self._tags = dict(args.get("tags") or {})
         self._child = pulumi.ResourceOptions(parent=self)
+        self._protect = args.get("deletion_protection", True)
+        self._ready: list[pulumi.Resource] = []
+        """What tasks need in place before the first one starts (ECS would otherwise fail
+        them with ResourceInitializationError)."""
         domain = args.get("domain")
 
         self.image_ref = self._image(name, args)
         # The load balancer first: its DNS name is one of the server's public host names.
         self.load_balancer, self.target_group = self._load_balancer(name, args)
-        listeners, self.certificate_validation_records = self._listeners(name, domain)
+        origin_secret = self._origin_secret(name) if s["cloudfront"] else None
+        listeners, self.certificate_validation_records = self._listeners(
+            name, domain, origin_secret
+        )
+        self.distribution = self._distribution(name, origin_secret) if origin_secret else None
         env = self._environment(name, args, s)
         value_from, secret_arns = self._secrets(name, args, env)
         self.execution_role = self._execution_role(name, secret_arns)
@@ -180,11 +215,12 @@ class Service(pulumi.ComponentResource):
         self._autoscaling(name, s)
 
         none: pulumi.Output[str | None] = pulumi.Output.from_input(None)
-        self.url = (
-            pulumi.Output.from_input(f"https://{domain}")
-            if domain
-            else pulumi.Output.concat("http://", self.load_balancer.dns_name)
-        )
+        if domain:
+            self.url = pulumi.Output.from_input(f"https://{domain}")
+        elif self.distribution is not None:
+            self.url = pulumi.Output.concat("https://", self.distribution.domain_name)
+        else:
+            self.url = pulumi.Output.concat("http://", self.load_balancer.dns_name)
         self.load_balancer_dns_name = self.load_balancer.dns_name
         admin = self.secrets.get("AUTH_PASSWORD")
         flask = self.secrets.get("MLFLOW_FLASK_SERVER_SECRET_KEY")
@@ -239,11 +275,12 @@ class Service(pulumi.ComponentResource):
         return load_balancer, target_group
 
     def _listeners(
-        self, name: str, domain: str | None
+        self, name: str, domain: str | None, origin_secret: pulumi.Output[str] | None
     ) -> tuple[list[pulumi.Resource], pulumi.Output[list[dict[str, str]]]]:
-        """HTTP forwarding, or with a domain: HTTPS (`_certificate`) and HTTP redirected to it.
+        """HTTP forwarding; with a domain, HTTPS (`_certificate`) and HTTP redirected to it;
+        behind CloudFront, HTTP forwarding only what carries the origin header (`_origin_rule`).
 
-        Returns the listeners and the certificate's DNS validation records ([] without one).
+        Returns the listeners (and rule) and the certificate's DNS validation records.
         """
         forward: lb.ListenerDefaultActionArgsDict = {
             "type": "forward",
@@ -272,18 +309,107 @@ class Service(pulumi.ComponentResource):
                 "type": "redirect",
                 "redirect": {"port": "443", "protocol": "HTTPS", "status_code": "HTTP_301"},
             }
-        listeners.append(
-            lb.Listener(
-                f"{name}-http",
-                load_balancer_arn=self.load_balancer.arn,
-                port=80,
-                protocol="HTTP",
-                default_actions=[http_action],
-                tags=self._tags,
-                opts=self._child,
-            )
+        if origin_secret is not None:
+            http_action = {
+                "type": "fixed-response",
+                "fixed_response": {"content_type": "text/plain", "status_code": "403"},
+            }
+        http = lb.Listener(
+            f"{name}-http",
+            load_balancer_arn=self.load_balancer.arn,
+            port=80,
+            protocol="HTTP",
+            default_actions=[http_action],
+            tags=self._tags,
+            opts=self._child,
         )
+        listeners.append(http)
+        if origin_secret is not None:
+            listeners.append(self._origin_rule(name, http, origin_secret))
         return listeners, records
+
+    def _origin_secret(self, name: str) -> pulumi.Output[str]:
+        """The value CloudFront sends in `ORIGIN_HEADER` (secret)."""
+        secret = random.RandomPassword(
+            f"{name}-origin-secret", length=40, special=False, opts=self._child
+        )
+        return pulumi.Output.secret(secret.result)
+
+    def _origin_rule(
+        self,
+        name: str,
+        listener: lb.Listener,
+        origin_secret: pulumi.Output[str],
+    ) -> lb.ListenerRule:
+        """Forward to the tasks only requests that carry our distribution's origin header."""
+        return lb.ListenerRule(
+            f"{name}-from-cloudfront",
+            listener_arn=listener.arn,
+            priority=1,
+            conditions=[
+                {"http_header": {"http_header_name": ORIGIN_HEADER, "values": [origin_secret]}}
+            ],
+            actions=[
+                {"type": "forward", "target_group_arn": self.target_group.arn},
+            ],
+            tags=self._tags,
+            opts=self._child,
+        )
+
+    def _distribution(
+        self, name: str, origin_secret: pulumi.Output[str]
+    ) -> cloudfront.Distribution:
+        """CloudFront with its default certificate: HTTPS without a domain of one's own.
+
+        Nothing is cached (every request reaches MLflow, with all headers, cookies and query
+        strings, Host and Authorization included); viewers on HTTP are redirected to HTTPS.
+        CloudFront reaches the load balancer on HTTP (it has no certificate for the ALB's
+        name), inside AWS's network, with the origin header.
+        """
+        return cloudfront.Distribution(
+            f"{name}-cdn",
+            enabled=True,
+            comment=f"MLflow server {pulumi.get_project()}/{pulumi.get_stack()}",
+            http_version="http2and3",
+            is_ipv6_enabled=True,
+            price_class="PriceClass_All",
+            origins=[
+                {
+                    "origin_id": "alb",
+                    "domain_name": self.load_balancer.dns_name,
+                    "custom_origin_config": {
+                        "http_port": 80,
+                        "https_port": 443,
+                        "origin_protocol_policy": "http-only",
+                        "origin_ssl_protocols": ["TLSv1.2"],
+                        "origin_read_timeout": ORIGIN_READ_TIMEOUT_SECONDS,
+                        "origin_keepalive_timeout": 60,
+                    },
+                    "custom_headers": [{"name": ORIGIN_HEADER, "value": origin_secret}],
+                }
+            ],
+            default_cache_behavior={
+                "target_origin_id": "alb",
+                "viewer_protocol_policy": "redirect-to-https",
+                "allowed_methods": ["GET", "HEAD", "OPTIONS", "PUT", "POST", "PATCH", "DELETE"],
+                "cached_methods": ["GET", "HEAD"],
+                "compress": False,  # artifacts are passed through byte for byte
+                # Legacy forwarding of every header: caching off, Authorization and Host
+                # reach MLflow (basic-auth, the Host check).
+                "forwarded_values": {
+                    "query_string": True,
+                    "headers": ["*"],
+                    "cookies": {"forward": "all"},
+                },
+                "min_ttl": 0,
+                "default_ttl": 0,
+                "max_ttl": 0,
+            },
+            restrictions={"geo_restriction": {"restriction_type": "none"}},
+            viewer_certificate={"cloudfront_default_certificate": True},
+            tags=self._tags,
+            opts=self._child,
+        )
 
     def _certificate(
         self, name: str, domain: str
@@ -338,11 +464,13 @@ class Service(pulumi.ComponentResource):
             public_hostnames=[
                 self.load_balancer.dns_name,
                 args.get("domain") or "",
+                *([self.distribution.domain_name] if self.distribution else []),
                 *s["allowed_hosts"],
             ],
             port=DEFAULT_PORT,
             workers=s["workers"],
             extra_plain=_pool_environment(s["db_pool"]),
+            auth_database=args.get("auth_database"),
         )
 
     def _secrets(
@@ -367,13 +495,14 @@ class Service(pulumi.ComponentResource):
                 tags=self._tags,
                 opts=self._child,
             )
-            secretsmanager.SecretVersion(
+            version = secretsmanager.SecretVersion(
                 f"{name}-{suffix}",
                 secret_id=secret.id,
                 secret_string=pulumi.Output.secret(value),
                 opts=self._child,
             )
             self.secrets[variable] = secret
+            self._ready.append(version)  # valueFrom needs the value, not only the secret
             value_from[variable] = secret.arn
             secret_arns.append(secret.arn)
         return value_from, secret_arns
@@ -392,14 +521,15 @@ class Service(pulumi.ComponentResource):
             tags=self._tags,
             opts=self._child,
         )
-        iam.RolePolicyAttachment(
+        attachment = iam.RolePolicyAttachment(
             f"{name}-execution",
             role=role.name,
             policy_arn=EXECUTION_POLICY_ARN,
             opts=self._child,
         )
+        self._ready.append(attachment)
         if secret_arns:
-            iam.RolePolicy(
+            grant = iam.RolePolicy(
                 f"{name}-execution-secrets",
                 role=role.id,
                 policy=pulumi.Output.all(*secret_arns).apply(
@@ -407,6 +537,7 @@ class Service(pulumi.ComponentResource):
                 ),
                 opts=self._child,
             )
+            self._ready.append(grant)
         return role
 
     def _container_definitions(
@@ -515,8 +646,9 @@ class Service(pulumi.ComponentResource):
             tags=self._tags,
             opts=pulumi.ResourceOptions(
                 parent=self,
-                # The target group must be attached to the load balancer first.
-                depends_on=listeners,
+                # The target group must be attached to the load balancer first; the agent
+                # must be able to pull, log and read every secret before a task starts.
+                depends_on=[*listeners, *self._ready],
                 # Autoscaling owns the running count after the first deployment.
                 ignore_changes=["desired_count"],
             ),
@@ -559,7 +691,8 @@ class Service(pulumi.ComponentResource):
             image_tag_mutability="IMMUTABLE",  # a tag is a content digest: never overwritten
             image_scanning_configuration={"scan_on_push": True},
             encryption_configurations=[{"encryption_type": "AES256"}],
-            force_delete=True,  # images are rebuilt from docker/ at will
+            # Images are rebuilt from docker/ at will, but a protected stack keeps what ran.
+            force_delete=not self._protect,
             tags=tags,
             opts=child,
         )
@@ -635,6 +768,12 @@ def _validate(args: ServiceArgs) -> dict[str, Any]:
     auth = args.get("auth_enabled", False)
     if auth and args.get("admin_password") is None:
         raise ValueError("admin_password: required with auth_enabled")
+    auth_tables_apart = auth and scenario == "artifacts-only"
+    if auth_tables_apart != (args.get("auth_database") is not None):
+        raise ValueError(
+            "auth_database: required with auth_enabled in 'artifacts-only' (no backend store "
+            "holds the auth tables), and only then"
+        )
     replicas = args.get("replicas", 2)
     low = args.get("min_replicas", replicas)
     high = args.get("max_replicas", max(4, replicas))
@@ -656,6 +795,8 @@ def _validate(args: ServiceArgs) -> dict[str, Any]:
     domain = args.get("domain")
     if domain is not None and not re.fullmatch(r"[a-z0-9.-]+\.[a-z]{2,}", domain):
         raise ValueError(f"domain: {domain!r} is not a lowercase DNS name")
+    if domain is not None and args.get("public_http"):
+        raise ValueError("public_http: not with domain (the domain serves HTTPS)")
     retention = args.get("log_retention_days", 30)
     if retention < 1:
         raise ValueError(f"log_retention_days: {retention} must be positive")
@@ -685,6 +826,7 @@ def _validate(args: ServiceArgs) -> dict[str, Any]:
         "memory_mb": memory,
         "log_retention_days": retention,
         "allowed_hosts": list(args.get("allowed_hosts") or []),
+        "cloudfront": domain is None and not args.get("public_http", False),
         "workers": workers,
         "db_pool": db_pool,
     }

@@ -174,6 +174,12 @@ AWS_OUTPUTS: dict[str, harness.OutputsFn] = {
         "arn": _arn("elasticloadbalancing", f"listener/{a.name}")
     },
     "aws:acm/certificate:Certificate": _certificate,
+    "aws:cloudfront/distribution:Distribution": lambda a: {
+        "id": f"E{_hex(a.name, 13).upper()}",
+        "arn": f"arn:aws:cloudfront::{ACCOUNT}:distribution/E{_hex(a.name, 13).upper()}",
+        "domainName": f"d{_hex(a.name, 13)}.cloudfront.net",
+        "hostedZoneId": "Z2FDTNDATAQYW2",
+    },
     "aws:acm/certificateValidation:CertificateValidation": lambda a: {},
     "random:index/randomPassword:RandomPassword": lambda a: {
         "result": ("Rnd-" + _hex(a.name, 40))[: int(a.inputs.get("length", 16))]
@@ -199,6 +205,17 @@ AWS_INVOKES: dict[str, harness.InvokeFn] = {
         "userId": "AIDAEXAMPLE",
         "id": ACCOUNT,
     },
+    "aws:ec2/getManagedPrefixList:getManagedPrefixList": lambda args: {
+        "id": "pl-4fa04526",
+        "name": args["name"],
+        "arn": f"arn:aws:ec2:{REGION}:aws:prefix-list/pl-4fa04526",
+        "addressFamily": "IPv4",
+        "maxEntries": 55,
+        "ownerId": "AWS",
+        "entries": [],
+        "tags": {},
+        "version": 1,
+    },
     "aws:ecr/getAuthorizationToken:getAuthorizationToken": lambda args: {
         "authorizationToken": "QVdTOnRva2Vu",
         "expiresAt": "2030-01-01T00:00:00Z",
@@ -217,6 +234,8 @@ def aws_mocks(monkeypatch: pytest.MonkeyPatch) -> None:
     Through monkeypatch (not a saved copy) so that a test's own `monkeypatch.setitem` on the
     same tables is undone in the right order and nothing AWS leaks into later tests.
     """
+    # The AWS provider's region, as `pulumi config set aws:region` or the CLI's env gives it.
+    monkeypatch.setenv("AWS_REGION", REGION)
     for token, outputs in AWS_OUTPUTS.items():
         monkeypatch.setitem(harness.OUTPUTS, token, outputs)
     for token, invoke in AWS_INVOKES.items():

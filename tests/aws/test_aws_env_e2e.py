@@ -30,6 +30,7 @@ from typing import Any
 
 import boto3
 import pytest
+from sqlalchemy.engine import make_url
 
 from tests import harness, services
 from tests.image.flow import artifacts_flow, tracking_flow
@@ -128,7 +129,8 @@ CASES = [
         {"scenario": "direct", "dbEngine": "mysql", "authEnabled": "false"},
         id="direct-mysql-no-auth",
     ),
-    pytest.param({"scenario": "artifacts-only"}, id="artifacts-only"),
+    pytest.param({"scenario": "artifacts-only"}, id="artifacts-only-auth"),
+    pytest.param({"scenario": "artifacts-only", "authEnabled": "false"}, id="artifacts-only-open"),
 ]
 
 
@@ -160,6 +162,18 @@ def test_aws_container_environment_runs_the_image(
         env.update(
             DB_HOST="127.0.0.1", DB_PORT=str(server.port), DB_NAME=database, DB_SSLMODE="prefer"
         )
+    if "AUTH_DATABASE_URL" in secrets:
+        # artifacts-only with auth: the auth tables' RDS PostgreSQL, here the local one,
+        # with the stack's user and password (every special character RDS allows).
+        url = make_url(secrets["AUTH_DATABASE_URL"])
+        assert (url.drivername, url.query["sslmode"]) == ("postgresql", "require")
+        server = request.getfixturevalue("pg")
+        database = f"{url.database}_{uuid.uuid4().hex[:8]}"
+        server.create_database(database, url.username or "", url.password or "")
+        local = url.set(host="127.0.0.1", port=server.port, database=database)
+        env["AUTH_DATABASE_URL"] = local.update_query_dict({"sslmode": "prefer"}).render_as_string(
+            hide_password=False
+        )
     assert not set(plain) & set(secrets)
 
     with services.EntrypointServer(env, log_dir=str(tmp_path)) as mlflow_server:
@@ -181,6 +195,16 @@ def test_aws_container_environment_runs_the_image(
 
         search = f"{mlflow_server.url}/api/2.0/mlflow/experiments/search?max_results=1"
         if scenario == "artifacts-only":
+            if "AUTH_ENABLED" in plain:
+                # No anonymous write (nor read) through the artifacts proxy.
+                anonymous = urllib.request.Request(
+                    f"{mlflow_server.url}/api/2.0/mlflow-artifacts/artifacts/anonymous.txt",
+                    data=b"x",
+                    method="PUT",
+                )
+                with pytest.raises(urllib.error.HTTPError) as refused:
+                    urllib.request.urlopen(anonymous, timeout=10)
+                assert refused.value.code == 401
             prefix = artifacts_flow(mlflow_server.url, tmp_path)
             assert any(k.startswith(prefix) for k in s3_keys(s3, bucket))
         else:

@@ -6,7 +6,7 @@ inputs (secrets unwrapped, and which inputs were secret) and the stack's exports
 and which are secret), and compared with `graph_snapshot.json`.
 
 The mocks are deterministic (every computed value is a hash of the resource's name). The
-one value that depends on the working tree is the image tag, a digest of the docker/
+values that depend on the working tree are the checkout's path and the image tag, a digest of the docker/
 build context (and the mocked image digest derived from it): both are replaced by
 placeholders, so a change to the image does not read as a change to the graph.
 
@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,7 @@ from typing import Any
 import pytest
 
 from tests import harness
-from tests.aws.conftest import AWS_INVOKES, AWS_OUTPUTS
+from tests.aws.conftest import AWS_INVOKES, AWS_OUTPUTS, REGION
 
 SNAPSHOT = Path(__file__).with_name("graph_snapshot.json")
 
@@ -50,6 +51,7 @@ CASES: dict[str, dict[str, Any]] = {
     "proxied-options": {
         "artifactVersioning": "false",
         "allowedCidrs": ["10.0.0.0/8", "192.168.0.0/16"],
+        "allowHttp": "true",
         "deletionProtection": "false",
         "artifactForceDestroy": "true",
         "vpcCidr": "10.20.0.0/16",
@@ -106,7 +108,9 @@ def record(case: str) -> dict[str, Any]:
 
 
 def _normalise(text: str, resources: list[dict[str, Any]]) -> str:
-    """`text` with the build-context digest and the mocked image digest as placeholders."""
+    """`text` with the checkout's path, the build-context digest and the mocked image digest
+    as placeholders (the same graph from any clone)."""
+    text = text.replace(str(harness.ROOT), "<checkout>")
     for resource in resources:
         if resource["type"] == "docker-build:index:Image":
             tag = resource["inputs"]["tags"][0]
@@ -144,6 +148,7 @@ def test_recording_is_deterministic() -> None:
 
 
 def _write() -> None:
+    os.environ["AWS_REGION"] = REGION
     harness.OUTPUTS.update(AWS_OUTPUTS)
     harness.INVOKES.update(AWS_INVOKES)
     data = {case: record(case) for case in sorted(CASES)}

@@ -94,8 +94,8 @@ NETWORK = Counter(
         "aws:ec2/routeTableAssociation:RouteTableAssociation": 4,
         "aws:ec2/vpcEndpoint:VpcEndpoint": 1,
         "aws:ec2/securityGroup:SecurityGroup": 2,
-        # ALB 80+443 from one CIDR, service from ALB
-        "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": 3,
+        # ALB 80 from CloudFront's prefix list, service from ALB
+        "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": 2,
         # ALB -> service, service -> 443
         "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": 2,
     }
@@ -163,6 +163,18 @@ SERVICE = Counter(
         "aws:appautoscaling/policy:Policy": 1,
     }
 )
+CLOUDFRONT = Counter(
+    {
+        # HTTPS without a domain: CloudFront, and the ALB forwarding only its origin header
+        "aws:cloudfront/distribution:Distribution": 1,
+        "aws:lb/listenerRule:ListenerRule": 1,
+        "random:index/randomPassword:RandomPassword": 1,
+    }
+)
+# With a domain or allowHttp the ALB faces the clients: 80 and 443 from each allowed CIDR
+# instead of one rule for CloudFront's prefix list.
+NO_CLOUDFRONT = CLOUDFRONT
+ONE_CIDR = Counter({"aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": 1})
 AUTH = Counter(
     {
         # admin password (generated) and Flask key, each in its own secret
@@ -180,12 +192,17 @@ DOMAIN = Counter(
     }
 )
 SERVER = Counter({"mlflow-aws:index:MlflowServer": 1})
-BASE = SERVER + NETWORK + BUCKET + IDENTITY + SERVICE
+AUTH_DATABASE_URL = Counter(
+    {"aws:secretsmanager/secret:Secret": 1, "aws:secretsmanager/secretVersion:SecretVersion": 1}
+)
+BASE = SERVER + NETWORK + BUCKET + IDENTITY + SERVICE + CLOUDFRONT
 
 EXPECTED = {
     "proxied": BASE + DATABASE + AUTH + READ_SECRETS,
     "direct": BASE + DATABASE + AUTH + READ_SECRETS + CLIENT,
-    "artifacts-only": BASE,
+    # Auth on by default: the auth tables get their own small RDS PostgreSQL, and the
+    # container its URL as one more secret.
+    "artifacts-only": BASE + DATABASE + AUTH + READ_SECRETS + AUTH_DATABASE_URL,
 }
 
 
@@ -199,7 +216,8 @@ def test_exact_resource_types_per_scenario(scenario: str) -> None:
     ("config", "delta_add", "delta_remove"),
     [
         ({"scenario": "direct", "clientAccessKey": "true"}, CLIENT_KEY, Counter()),
-        ({"domain": "mlflow.example.com"}, DOMAIN, Counter()),
+        ({"domain": "mlflow.example.com"}, DOMAIN + ONE_CIDR, NO_CLOUDFRONT),
+        ({"allowHttp": "true"}, ONE_CIDR, NO_CLOUDFRONT),
         ({"authEnabled": "false"}, Counter(), AUTH),  # the database secret is still read
         # a given admin password: no RandomPassword for it
         (
@@ -213,9 +231,9 @@ def test_exact_resource_types_per_scenario(scenario: str) -> None:
             Counter({"aws:s3/bucketVersioning:BucketVersioning": 1}),
         ),
         (
-            {"allowedCidrs": ["10.0.0.0/8", "192.168.0.0/16"]},
-            Counter({"aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": 2}),
-            Counter(),
+            {"allowedCidrs": ["10.0.0.0/8", "192.168.0.0/16"], "allowHttp": "true"},
+            Counter({"aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": 3}),
+            NO_CLOUDFRONT,
         ),
         (
             {"dbEngine": "mysql", "authEnabled": "false", "dbHighAvailability": "true"},
@@ -292,6 +310,9 @@ def test_new_vpc_layout_two_zones_one_nat_private_routes() -> None:
         for r in result.mocks.of_type("aws:ec2/route:Route")
     }
     assert routes == {True, False}  # one default route via NAT (private), one via IGW (public)
+    ((_, zone_query),) = [i for i in result.mocks.invokes if i[0].endswith("getAvailabilityZones")]
+    # Local Zones are "available" too where enabled, and sort first: regular zones only.
+    assert zone_query["filters"] == [{"name": "opt-in-status", "values": ["opt-in-not-required"]}]
     endpoint = inputs(result, "aws:ec2/vpcEndpoint:VpcEndpoint")
     assert endpoint["serviceName"] == "com.amazonaws.eu-west-1.s3"
     assert endpoint["vpcEndpointType"] == "Gateway"
@@ -307,7 +328,12 @@ def _rules(result: harness.ProgramResult, direction: str) -> list[dict[str, Any]
 
 @pytest.mark.parametrize(("engine", "port"), [("postgresql", 5432.0), ("mysql", 3306.0)])
 def test_security_groups_chain_alb_service_database(engine: str, port: float) -> None:
-    result = run(dbEngine=engine, allowedCidrs=["10.0.0.0/8"], authEnabled=str(engine != "mysql"))
+    result = run(
+        dbEngine=engine,
+        allowedCidrs=["10.0.0.0/8"],
+        authEnabled=str(engine != "mysql"),
+        domain="mlflow.example.com",
+    )
     lb, service, db = sg_id(result, "lb-sg"), sg_id(result, "service-sg"), sg_id(result, "db-sg")
     ingress = _rules(result, "Ingress")
     by_group: dict[str, list[dict[str, Any]]] = {}
@@ -400,6 +426,12 @@ def test_deletion_protection_on_keeps_a_final_snapshot_and_protects_the_bucket()
     assert inputs(result, "aws:s3/bucket:Bucket")["forceDestroy"] is False
 
 
+def test_ecr_repository_is_force_deleted_only_without_deletion_protection() -> None:
+    assert inputs(run(), "aws:ecr/repository:Repository")["forceDelete"] is False
+    unprotected = run(deletionProtection="false")
+    assert inputs(unprotected, "aws:ecr/repository:Repository")["forceDelete"] is True
+
+
 def test_deletion_protection_off_skips_the_final_snapshot() -> None:
     result = run(deletionProtection="false", artifactForceDestroy="true")
     db = inputs(result, "aws:rds/instance:Instance")
@@ -423,8 +455,8 @@ def test_database_secret_holds_the_rds_json_shape() -> None:
     assert len(value["password"]) == 32
 
 
-def test_artifacts_only_has_no_database_and_no_database_variables() -> None:
-    result = run(scenario="artifacts-only")
+def test_artifacts_only_without_auth_has_no_database_and_no_database_variables() -> None:
+    result = run(scenario="artifacts-only", authEnabled="false")
     assert not result.mocks.of_type("aws:rds/instance:Instance")
     assert not [r for r in result.mocks.resources if r.name.endswith("db-sg")]
     env = environment(result)
@@ -433,6 +465,35 @@ def test_artifacts_only_has_no_database_and_no_database_variables() -> None:
     assert "AUTH_ENABLED" not in env
     assert secret_refs(result) == {}
     assert "databaseSecretArn" not in result.outputs
+
+
+def test_artifacts_only_has_auth_by_default_with_its_tables_in_a_private_postgres() -> None:
+    result = run(scenario="artifacts-only")
+    env = environment(result)
+    assert env["AUTH_ENABLED"] == "true"
+    assert not [n for n in env if n.startswith("DB_")]  # no tracking store
+    db = inputs(result, "aws:rds/instance:Instance")
+    assert (db["engine"], db["instanceClass"], db["publiclyAccessible"]) == (
+        "postgres",
+        "db.t4g.small",
+        False,
+    )
+    assert db["vpcSecurityGroupIds"] == [sg_id(result, "db-sg")]
+    refs = secret_refs(result)
+    assert set(refs) == {"AUTH_DATABASE_URL", "AUTH_PASSWORD", "MLFLOW_FLASK_SERVER_SECRET_KEY"}
+    (version,) = [
+        r
+        for r in result.mocks.of_type("aws:secretsmanager/secretVersion:SecretVersion")
+        if r.name == "mlflow-server-auth-database-url"
+    ]
+    assert "secretString" in version.secret_inputs
+    url = version.inputs["secretString"]
+    assert url.startswith("postgresql://mlflow:Rnd-")
+    assert f"@{physical('mlflow-db-db')}." in url
+    assert url.endswith(":5432/mlflow?sslmode=require")
+    # Anonymous clients get nothing: the client environment carries the login (secret).
+    assert "clientEnvironment" in result.secret_outputs
+    assert result.outputs["clientEnvironment"]["MLFLOW_TRACKING_USERNAME"] == "admin"
 
 
 # ---------------------------------------------------------------------------- bucket
@@ -546,6 +607,10 @@ def test_iam_documents_scoped_to_the_bucket_and_exact_secrets(scenario: str) -> 
                 assert set(resources) <= {arn, f"{arn}/*"}, statement
             if "secretsmanager:GetSecretValue" in actions:
                 expected = {v for k, v in result.outputs.items() if k.endswith("SecretArn")}
+                if scenario == "artifacts-only":
+                    # The server reads the auth tables' URL, not the database's own secret.
+                    expected -= {result.outputs["databaseSecretArn"]}
+                    expected |= {secret_refs(result)["AUTH_DATABASE_URL"]}
                 assert set(resources) == expected
                 assert len(expected) == 3
     s3_docs = [d for d in documents(result) if "s3:PutObject" in json.dumps(d)]
@@ -596,16 +661,12 @@ def test_container_environment_follows_the_image_contract(scenario: str) -> None
         assert name not in contract.SECRET_NAMES, name
     assert not set(env) & set(refs)
     assert set(refs) <= contract.SECRET_NAMES
-    expected_secrets = (
-        set()
-        if scenario == "artifacts-only"
-        else {"DB_PASSWORD", "AUTH_PASSWORD", "MLFLOW_FLASK_SERVER_SECRET_KEY"}
-    )
-    assert set(refs) == expected_secrets
-    if expected_secrets:
+    database = "AUTH_DATABASE_URL" if scenario == "artifacts-only" else "DB_PASSWORD"
+    assert set(refs) == {database, "AUTH_PASSWORD", "MLFLOW_FLASK_SERVER_SECRET_KEY"}
+    if scenario != "artifacts-only":
         assert refs["DB_PASSWORD"] == result.outputs["databaseSecretArn"] + ":password::"
-        assert refs["AUTH_PASSWORD"] == result.outputs["adminPasswordSecretArn"]
-        assert refs["MLFLOW_FLASK_SERVER_SECRET_KEY"] == result.outputs["flaskSecretKeySecretArn"]
+    assert refs["AUTH_PASSWORD"] == result.outputs["adminPasswordSecretArn"]
+    assert refs["MLFLOW_FLASK_SERVER_SECRET_KEY"] == result.outputs["flaskSecretKeySecretArn"]
     # No secret value anywhere in the task definition.
     text = json.dumps(definition)
     for value in _secret_values(result):
@@ -779,8 +840,15 @@ def test_fargate_rejects_a_memory_size_the_config_allows_elsewhere() -> None:
 # ---------------------------------------------------------------------------- load balancer
 
 
-def test_load_balancer_http_only_without_domain() -> None:
-    result = run()
+def test_plain_http_only_when_asked_for_and_warned_about(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    warnings: list[str] = []
+    monkeypatch.setattr(pulumi.log, "warn", lambda message, *a, **k: warnings.append(message))
+    result = run(allowHttp="true")
+    (warning,) = warnings
+    assert warning.startswith("mlflow:allowHttp is true: the load balancer serves plain HTTP")
+    assert not result.mocks.of_type("aws:cloudfront/distribution:Distribution")
     alb = inputs(result, "aws:lb/loadBalancer:LoadBalancer")
     assert alb["idleTimeout"] == 300.0
     assert alb["internal"] is False
@@ -794,6 +862,48 @@ def test_load_balancer_http_only_without_domain() -> None:
     assert listener["port"] == 80.0
     assert listener["defaultActions"][0]["type"] == "forward"
     assert result.outputs["trackingUri"] == "http://" + result.outputs["loadBalancerDnsName"]
+
+
+def test_https_by_default_through_cloudfront_to_an_alb_that_admits_only_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    warnings: list[str] = []
+    monkeypatch.setattr(pulumi.log, "warn", lambda message, *a, **k: warnings.append(message))
+    result = run()
+    assert warnings == []
+    cdn = result.mocks.one("aws:cloudfront/distribution:Distribution")
+    domain = f"d{_hex(cdn.name, 13)}.cloudfront.net"
+    assert result.outputs["trackingUri"] == f"https://{domain}"
+    config = plain(cdn.inputs)
+    assert config["viewerCertificate"] == {"cloudfrontDefaultCertificate": True}
+    behaviour = config["defaultCacheBehavior"]
+    assert behaviour["viewerProtocolPolicy"] == "redirect-to-https"
+    assert set(behaviour["allowedMethods"]) >= {"GET", "PUT", "POST", "DELETE", "PATCH"}
+    assert behaviour["forwardedValues"]["headers"] == ["*"]  # Authorization and Host
+    assert behaviour["maxTtl"] == 0
+    (origin,) = config["origins"]
+    assert origin["domainName"] == result.outputs["loadBalancerDnsName"]
+    assert origin["customOriginConfig"]["originReadTimeout"] == 60
+    (header,) = origin["customHeaders"]
+    assert "origins" in cdn.secret_inputs  # the origin header's value
+    # The ALB: only CloudFront's origin-facing servers on 80; without our header, 403.
+    (ingress,) = [
+        r for r in _rules(result, "Ingress") if r["securityGroupId"] == sg_id(result, "lb-sg")
+    ]
+    assert (ingress["prefixListId"], ingress["fromPort"]) == ("pl-4fa04526", 80.0)
+    assert "cidrIpv4" not in ingress
+    (listener,) = all_inputs(result, "aws:lb/listener:Listener")
+    assert listener["defaultActions"][0]["fixedResponse"]["statusCode"] == "403"
+    rule = result.mocks.one("aws:lb/listenerRule:ListenerRule")
+    assert "conditions" in rule.secret_inputs
+    (condition,) = plain(rule.inputs)["conditions"]
+    assert condition["httpHeader"] == {
+        "httpHeaderName": header["name"],
+        "values": [header["value"]],
+    }
+    assert plain(rule.inputs)["actions"][0]["type"] == "forward"
+    # MLflow accepts the CloudFront host name.
+    assert domain in environment(result)["PUBLIC_HOSTNAMES"].split(",")
 
 
 def test_domain_adds_https_certificate_and_redirect() -> None:
@@ -875,6 +985,11 @@ def test_outputs_with_credentials_are_secret() -> None:
                 "artifactLocation",
                 "loadBalancerDnsName",
                 "clientEnvironment",
+                "databaseSecretArn",
+                "adminUsername",
+                "adminPassword",
+                "adminPasswordSecretArn",
+                "flaskSecretKeySecretArn",
             },
         ),
     ],

@@ -655,7 +655,7 @@ def test_azure_stack_never_imports_other_clouds() -> None:
 
 def test_config_check_of_other_clouds_does_not_load_the_azure_sdk() -> None:
     code = (
-        "import sys, stacks.config; stacks.config.parse_config({'cloud': 'aws'}); "
+        "import sys, stacks.config; stacks.config.parse_config({'cloud': 'aws'}, frozenset(), {'aws:region': 'eu-west-1'}); "
         "assert 'pulumi_azure_native' not in sys.modules"
     )
     done = subprocess.run(

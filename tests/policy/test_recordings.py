@@ -24,6 +24,7 @@ from components import vocabulary
 from policy import rules
 from tests import harness
 from tests.aws.conftest import AWS_INVOKES, AWS_OUTPUTS
+from tests.aws.conftest import REGION as AWS_REGION
 from tests.azure.conftest import AZURE_INVOKES, AZURE_OUTPUTS, LOCATION
 from tests.gcp.conftest import GCP_INVOKES, GCP_OUTPUTS, PROJECT, REGION
 from tests.local.mocks import LOCAL_OUTPUTS
@@ -81,6 +82,7 @@ RECORDINGS = [
                 "1234abcd-12ab-34cd-56ef-1234567890ab",
             },
         ),
+        env={"AWS_REGION": AWS_REGION},
     ),
     *cloud(
         "gcp",
