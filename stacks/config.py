@@ -583,6 +583,9 @@ def parse_config(
     if cloud == "aws":
         _check_aws_region(r, (provider or {}).get("aws:region"), kms_key_arn)
         service = replace(service, allow_http=_parse_allow_http(r, service))
+    gcp = _parse_gcp(r, provider or {}, database, service, tags) if cloud == "gcp" else None
+    azure = _parse_azure(r, scenario, provider or {}) if cloud == "azure" else None
+    _refuse_open_artifacts_proxy(r, cloud, scenario, auth)
     return StackConfig(
         cloud=cloud,
         scenario=scenario,
@@ -594,8 +597,8 @@ def parse_config(
         deletion_protection=r.boolean(K_DELETION_PROTECTION, not is_local),
         tags=tags,
         kms_key_arn=kms_key_arn,
-        gcp=_parse_gcp(r, provider or {}, database, service, tags) if cloud == "gcp" else None,
-        azure=_parse_azure(r, scenario, provider or {}) if cloud == "azure" else None,
+        gcp=gcp,
+        azure=azure,
     )
 
 
@@ -722,6 +725,26 @@ def _parse_database(r: _Reader, scenario: str) -> DatabaseConfig | None:
         storage_gb=r.integer(K_DB_STORAGE, 20, 20, 16384),
         high_availability=r.boolean(K_DB_HA, False),
         backup_retention_days=r.integer(K_DB_BACKUP, 7, 1, 35),
+    )
+
+
+ARTIFACTS_PROXY_GUARDS = {"gcp": "iapMembers", "azure": "allowedCidrs"}
+"""What must stand in front of an artifacts-only server without basic-auth, per cloud that
+has no database for the auth tables there yet: Cloud Run's IAP, or Container Apps' ingress
+restricted to named networks."""
+
+
+def _refuse_open_artifacts_proxy(r: _Reader, cloud: str, scenario: str, auth: AuthConfig) -> None:
+    """No default in which an anonymous internet client can write: scenario artifacts-only
+    without auth on GCP or Azure needs its guard key set, spelled out in config."""
+    guard = ARTIFACTS_PROXY_GUARDS.get(cloud)
+    if scenario != "artifacts-only" or auth.enabled or guard is None or r.has(guard):
+        return
+    raise r.fail(
+        K_SCENARIO,
+        f"artifacts-only on {cloud} only with {NAMESPACE}:{guard} set: without basic-auth "
+        "(no database for its tables there) anyone who reaches the server could read, write "
+        "and delete every artifact",
     )
 
 

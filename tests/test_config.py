@@ -215,7 +215,10 @@ INVALID_BY_KEY: dict[str, tuple[dict[str, str], str]] = {
     "iapMembers": ({"cloud": "gcp"}, '["allUsers"]'),
     "resourceGroupName": ({"cloud": "azure"}, "bad/name"),
     "vnetCidr": ({"cloud": "azure"}, "10.0.0.0/24"),
-    "appsSubnetId": ({"cloud": "azure", "scenario": "artifacts-only"}, "subnet-1"),
+    "appsSubnetId": (
+        {"cloud": "azure", "scenario": "artifacts-only", "allowedCidrs": '["10.0.0.0/8"]'},
+        "subnet-1",
+    ),
     "dbSubnetId": (_EXISTING_AZURE_SUBNETS, "/subscriptions/x"),
     "clientPrincipalIds": ({"cloud": "azure", "scenario": "direct"}, '["alice"]'),
 }
@@ -332,3 +335,26 @@ def test_mysql_with_auth_is_accepted() -> None:
     config = parse_config({"dbEngine": "mysql", "authEnabled": "true"}, frozenset())
     assert config.auth.enabled
     assert config.database is not None and config.database.engine == "mysql"
+
+
+@pytest.mark.parametrize(
+    ("cloud", "provider", "guard", "value"),
+    [
+        ("gcp", GCP_PROVIDER, "iapMembers", '["group:ml@example.com"]'),
+        ("azure", PROVIDER, "allowedCidrs", '["10.0.0.0/8"]'),
+    ],
+)
+def test_artifacts_only_without_auth_needs_a_guard_on_gcp_and_azure(
+    cloud: str, provider: dict[str, str], guard: str, value: str
+) -> None:
+    """No default in which an anonymous internet client can write: these clouds have no
+    database for the auth tables in scenario artifacts-only, so the unguarded default is
+    refused by name, and accepted once the guard is spelled out in config."""
+    base = {"cloud": cloud, "scenario": "artifacts-only"}
+    with pytest.raises(ConfigError) as caught:
+        parse_config(base, frozenset(), provider)
+    message = str(caught.value)
+    assert message.startswith("mlflow:scenario: invalid value 'artifacts-only'"), message
+    assert f"mlflow:{guard}" in message and "anyone" in message, message
+    config = parse_config({**base, guard: value}, frozenset(), provider)
+    assert config.scenario == "artifacts-only" and not config.auth.enabled

@@ -180,7 +180,10 @@ CASES = [
         {"scenario": "direct", "dbEngine": "mysql", "authEnabled": "false"},
         id="direct-mysql-no-auth",
     ),
-    pytest.param({"scenario": "artifacts-only"}, id="artifacts-only"),
+    # IAP: the guard artifacts-only needs on GCP (no basic-auth there yet).
+    pytest.param(
+        {"scenario": "artifacts-only", "iapMembers": ["group:ml@example.com"]}, id="artifacts-only"
+    ),
 ]
 
 

@@ -33,7 +33,8 @@ SNAPSHOT = Path(__file__).with_name("graph_snapshot.json")
 CASES: dict[str, dict[str, Any]] = {
     "proxied": {"scenario": "proxied"},
     "direct": {"scenario": "direct"},
-    "artifacts-only": {"scenario": "artifacts-only"},
+    # IAP: the guard scenario artifacts-only needs on GCP (no basic-auth there yet).
+    "artifacts-only": {"scenario": "artifacts-only", "iapMembers": ["group:ml@example.com"]},
     "direct-key-members-domain-tags": {
         "scenario": "direct",
         "clientAccessKey": "true",

@@ -23,7 +23,18 @@ RUN_APP_HOST = f"{SERVICE_NAME}-{PROJECT_NUMBER}.{REGION}.run.app"
 
 
 def run(secret_keys: tuple[str, ...] = (), **config: Any) -> harness.ProgramResult:
-    return harness.run_program(config={"cloud": "gcp", **config}, secret_keys=secret_keys)
+    return harness.run_program(config={"cloud": "gcp", **guarded(config)}, secret_keys=secret_keys)
+
+
+def guarded(config: dict[str, Any]) -> dict[str, Any]:
+    """`config`, with Cloud Run's IAP in front in scenario artifacts-only (its required guard
+    on GCP: no basic-auth there yet) unless the test sets it itself."""
+    if config.get("scenario") == "artifacts-only" and "iapMembers" not in config:
+        return {**config, "iapMembers": ARTIFACTS_ONLY_IAP}
+    return config
+
+
+ARTIFACTS_ONLY_IAP = ["group:ml@example.com"]
 
 
 def inputs(result: harness.ProgramResult, token: str) -> dict[str, Any]:
@@ -132,7 +143,13 @@ EXPECTED = {
     + BUCKET
     + SERVICE
     + SERVER_IDENTITY
-    + Counter({"gcp:serviceaccount/iAMMember:IAMMember": 1}),
+    + Counter(
+        {
+            "gcp:serviceaccount/iAMMember:IAMMember": 1,
+            # IAP for ARTIFACTS_ONLY_IAP: the guard artifacts-only needs on GCP (no auth there)
+            "gcp:iap/webCloudRunServiceIamMember:WebCloudRunServiceIamMember": 1,
+        }
+    ),
 }
 
 

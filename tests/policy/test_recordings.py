@@ -62,8 +62,21 @@ def cloud(
     """A cloud's recordings: every scenario, plus option variants that change the graph;
     `config` is added to each (e.g. the provider's `azure-native:location`)."""
     base = {**({} if name == "local" else {"cloud": name}), **(config or {})}
-    configs = [{**base, "scenario": s} for s in scenarios] + [{**base, **v} for v in variants]
+    configs = [{**base, "scenario": s, **guard(name, s)} for s in scenarios] + [
+        {**base, **v} for v in variants
+    ]
     return [Recording(name, c, outputs, invokes, env or {}) for c in configs]
+
+
+def guard(cloud_name: str, scenario: str) -> dict[str, Any]:
+    """What scenario artifacts-only must have in front on clouds without basic-auth there
+    (stacks.config refuses it otherwise): IAP on GCP, named networks on Azure."""
+    if scenario != "artifacts-only":
+        return {}
+    return {
+        "gcp": {"iapMembers": ["group:ml@example.com"]},
+        "azure": {"allowedCidrs": ["10.0.0.0/8"]},
+    }.get(cloud_name, {})
 
 
 RECORDINGS = [
