@@ -16,8 +16,6 @@ Regenerate (only when a graph change is intended, and say why in the commit):
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 import sys
 from pathlib import Path
@@ -25,7 +23,7 @@ from typing import Any
 
 import pytest
 
-from tests import harness
+from tests import graph_snapshot, harness
 from tests.gcp.conftest import GCP_INVOKES, GCP_OUTPUTS, PROJECT, REGION
 
 SNAPSHOT = Path(__file__).with_name("graph_snapshot.json")
@@ -75,63 +73,20 @@ CASES: dict[str, dict[str, Any]] = {
 
 def record(case: str) -> dict[str, Any]:
     """The graph and exports of one case, as plain JSON-able data."""
-    config = dict(CASES[case])
+    config = CASES[case]
     secret = ("adminPassword",) if "adminPassword" in config else ()
-    result = harness.run_program(config={"cloud": "gcp", **config}, secret_keys=secret)
-    resources = sorted(
-        (
-            {
-                "type": r.type,
-                "name": r.name,
-                "urn": r.urn,
-                "parent": r.parent,
-                "provider": r.provider,
-                "inputs": r.inputs,
-                "secret_inputs": sorted(r.secret_inputs),
-            }
-            for r in result.mocks.resources
-        ),
-        key=lambda r: r["urn"],
-    )
-    data = {
-        "resources": resources,
-        "outputs": result.outputs,
-        "secret_outputs": sorted(result.secret_outputs),
-    }
-    return json.loads(_normalise(json.dumps(data, sort_keys=True, default=str), resources))
-
-
-def _normalise(text: str, resources: list[dict[str, Any]]) -> str:
-    """`text` with the checkout's path, the build-context digest and the mocked image digest
-    as placeholders (a clone elsewhere, or a changed image, is not a changed graph)."""
-    text = text.replace(str(harness.ROOT), "<root>")
-    for resource in resources:
-        if resource["type"] == "docker-build:index:Image":
-            tag = resource["inputs"]["tags"][0]
-            text = text.replace(hashlib.sha256(tag.encode()).hexdigest(), "<image-digest>")
-            text = text.replace(tag.rsplit(":", 1)[1], "<context-digest>")
-    return text
-
-
-def _snapshot() -> dict[str, Any]:
-    return json.loads(SNAPSHOT.read_text())
+    return graph_snapshot.record("gcp", config, secret)
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_recorded_graph_equals_the_snapshot(case: str) -> None:
-    expected = _snapshot()[case]
-    got = record(case)
-    assert got["outputs"] == expected["outputs"]
-    assert got["secret_outputs"] == expected["secret_outputs"]
-    by_urn = {r["urn"]: r for r in expected["resources"]}
-    got_urns = [r["urn"] for r in got["resources"]]
-    assert got_urns == sorted(by_urn), "resources added or removed"
-    for resource in got["resources"]:
-        assert resource == by_urn[resource["urn"]], resource["urn"]
+    expected = graph_snapshot.load(SNAPSHOT)
+    assert case in expected, f"no snapshot for {case}: run this module with --write"
+    graph_snapshot.assert_same_graph(record(case), expected[case])
 
 
 def test_the_snapshot_covers_every_case_and_scenario() -> None:
-    snapshot = _snapshot()
+    snapshot = graph_snapshot.load(SNAPSHOT)
     assert sorted(snapshot) == sorted(CASES)
     scenarios = {snapshot[c]["outputs"]["scenario"] for c in snapshot}
     assert scenarios == {"direct", "proxied", "artifacts-only"}
@@ -141,14 +96,8 @@ def test_recording_is_deterministic() -> None:
     assert record("direct-key-members-domain-tags") == record("direct-key-members-domain-tags")
 
 
-def _write() -> None:
+if __name__ == "__main__" and "--write" in sys.argv:
     harness.OUTPUTS.update(GCP_OUTPUTS)
     harness.INVOKES.update(GCP_INVOKES)
     os.environ.update(GOOGLE_PROJECT=PROJECT, GOOGLE_REGION=REGION)
-    data = {case: record(case) for case in sorted(CASES)}
-    SNAPSHOT.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n")
-    print(f"wrote {SNAPSHOT} ({sum(len(d['resources']) for d in data.values())} resources)")
-
-
-if __name__ == "__main__" and "--write" in sys.argv:
-    _write()
+    graph_snapshot.write(SNAPSHOT, {case: record(case) for case in sorted(CASES)})

@@ -15,14 +15,13 @@ and the diff of `tests/local/graph_snapshot.json` is then the reviewable change.
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests import harness
+from tests import graph_snapshot
 from tests.local import mocks  # noqa: F401  # registers the Docker / random mock outputs
 
 SNAPSHOT = Path(__file__).with_name("graph_snapshot.json")
@@ -84,53 +83,28 @@ CASES: dict[str, tuple[dict[str, str], tuple[str, ...]]] = {
 
 
 def record(case: str) -> dict[str, Any]:
-    """The recorded graph and outputs of one case, as plain JSON-able values."""
+    """The graph and exports of one case, as plain JSON-able data."""
     config, secret_keys = CASES[case]
-    result = harness.run_program(config={"cloud": "local", **config}, secret_keys=secret_keys)
-    resources = sorted(result.mocks.resources, key=lambda r: r.urn)
-    recorded = {
-        "resources": [
-            {
-                "type": r.type,
-                "name": r.name,
-                "urn": r.urn,
-                "parent": r.parent,
-                "inputs": r.inputs,
-                "secretInputs": sorted(r.secret_inputs),
-                "options": r.options,
-            }
-            for r in resources
-        ],
-        "outputs": result.outputs,
-        "secretOutputs": sorted(result.secret_outputs),
-    }
-    # The image's build context is an absolute path: record it relative to the checkout.
-    text = json.dumps(recorded).replace(json.dumps(str(harness.ROOT))[1:-1], "<checkout>")
-    return json.loads(text)
-
-
-def canonical(value: Any) -> str:
-    return json.dumps(value, indent=1, sort_keys=True)
+    return graph_snapshot.record("local", config, secret_keys)
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
-def test_graph_is_the_snapshot(case: str) -> None:
-    expected = json.loads(SNAPSHOT.read_text())
+def test_recorded_graph_equals_the_snapshot(case: str) -> None:
+    expected = graph_snapshot.load(SNAPSHOT)
     assert case in expected, f"no snapshot for {case}: run this module with --write"
-    # Compared as canonical text, so pytest's diff shows the changed lines.
-    assert canonical(record(case)) == canonical(expected[case])
+    graph_snapshot.assert_same_graph(record(case), expected[case])
 
 
-def test_snapshot_has_no_stale_cases() -> None:
-    assert sorted(json.loads(SNAPSHOT.read_text())) == sorted(CASES)
+def test_the_snapshot_covers_every_case_and_scenario() -> None:
+    snapshot = graph_snapshot.load(SNAPSHOT)
+    assert sorted(snapshot) == sorted(CASES)
+    scenarios = {snapshot[c]["outputs"]["scenario"] for c in snapshot}
+    assert scenarios == {"local-server", "direct", "proxied", "artifacts-only"}
 
 
-def test_the_recording_is_deterministic() -> None:
-    assert canonical(record("proxied-auth")) == canonical(record("proxied-auth"))
+def test_recording_is_deterministic() -> None:
+    assert record("proxied-auth") == record("proxied-auth")
 
 
-if __name__ == "__main__":
-    if sys.argv[1:] != ["--write"]:
-        sys.exit("usage: python -m tests.local.test_graph_unchanged --write")
-    SNAPSHOT.write_text(canonical({case: record(case) for case in sorted(CASES)}) + "\n")
-    print(f"wrote {SNAPSHOT} ({len(CASES)} cases)")
+if __name__ == "__main__" and "--write" in sys.argv:
+    graph_snapshot.write(SNAPSHOT, {case: record(case) for case in sorted(CASES)})
