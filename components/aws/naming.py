@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Sequence
-from pathlib import Path
 
 
 def physical_name(*parts: str, max_length: int = 63) -> str:
@@ -20,17 +18,3 @@ def physical_name(*parts: str, max_length: int = 63) -> str:
         digest = hashlib.sha256(joined.encode()).hexdigest()[:8]
         cleaned = f"{cleaned[: max_length - 9].rstrip('-')}-{digest}"
     return cleaned
-
-
-def context_digest(context: Path, ignore: Sequence[str] = ("__pycache__", ".pytest_cache")) -> str:
-    """A short content hash of a Docker build context: the image tag, so an unchanged context
-    keeps its tag (immutable ECR tags) and a changed one gets a new tag and a new deployment."""
-    if not context.is_dir():
-        raise ValueError(f"image_context: {str(context)!r} is not a directory")
-    digest = hashlib.sha256()
-    for path in sorted(p for p in context.rglob("*") if p.is_file()):
-        relative = path.relative_to(context)
-        if any(part in ignore or part.endswith(".pyc") for part in relative.parts):
-            continue
-        digest.update(str(relative).encode() + b"\0" + path.read_bytes() + b"\0")
-    return digest.hexdigest()[:16]

@@ -25,7 +25,7 @@ from pulumi_aws import (
 )
 
 from components.aws.iam import read_secrets_policy, service_assume_role_policy
-from components.aws.naming import context_digest, physical_name
+from components.aws.naming import physical_name
 from components.aws.sizing import (
     DB_ENGINES,
     DB_INSTANCE_CLASSES,
@@ -40,6 +40,7 @@ from components.environment import (
     ServerEnvironment,
     server_environment,
 )
+from components.image import context_digest
 
 CONTAINER_NAME = "mlflow"
 EXECUTION_POLICY_ARN = "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"

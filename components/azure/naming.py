@@ -9,10 +9,7 @@ suffix. These functions build them from the project, stack and a random per-stac
 
 from __future__ import annotations
 
-import hashlib
 import re
-from collections.abc import Sequence
-from pathlib import Path
 
 DNS_ZONE_SUFFIX = {
     "postgresql": "private.postgres.database.azure.com",
@@ -113,18 +110,3 @@ def secret_name(variable: str) -> str:
     if not re.fullmatch(r"[A-Z][A-Z0-9_]*", variable):
         raise ValueError(f"variable: {variable!r} is not an environment variable name")
     return variable.lower().replace("_", "-")
-
-
-def context_digest(context: Path, ignore: Sequence[str] = ("__pycache__", ".pytest_cache")) -> str:
-    """A short content hash of a Docker build context: the image tag, so an unchanged context
-    keeps its tag and a changed one gets a new tag and a new revision. (The same rule as the
-    AWS stack's; a copy, because importing `components.aws` would load `pulumi_aws`.)"""
-    if not context.is_dir():
-        raise ValueError(f"image_context: {str(context)!r} is not a directory")
-    digest = hashlib.sha256()
-    for path in sorted(p for p in context.rglob("*") if p.is_file()):
-        relative = path.relative_to(context)
-        if any(part in ignore or part.endswith(".pyc") for part in relative.parts):
-            continue
-        digest.update(str(relative).encode() + b"\0" + path.read_bytes() + b"\0")
-    return digest.hexdigest()[:16]

@@ -16,7 +16,6 @@ from components.azure._vault import vault_secret
 from components.azure.naming import (
     app_fqdn,
     container_app_name,
-    context_digest,
     registry_name,
     secret_name,
 )
@@ -29,6 +28,7 @@ from components.azure.sizing import (
     server_workers,
 )
 from components.environment import DEFAULT_PORT, DatabaseEndpoint, server_environment
+from components.image import context_digest
 from components.vocabulary import CLOUD_SCENARIOS
 
 CONTAINER_NAME = "mlflow"

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from components.aws import naming
@@ -26,15 +24,3 @@ def test_physical_name_is_shortened_with_a_stable_digest() -> None:
     assert len(long) <= 63
     assert long == naming.physical_name("p" * 40, "s" * 40, max_length=63)
     assert "--" not in long and not long.endswith("-")
-
-
-def test_context_digest_changes_with_content_only(tmp_path: Path) -> None:
-    (tmp_path / "Dockerfile").write_text("FROM scratch\n")
-    first = naming.context_digest(tmp_path)
-    (tmp_path / "__pycache__").mkdir()
-    (tmp_path / "__pycache__" / "x.pyc").write_bytes(b"\0")
-    assert naming.context_digest(tmp_path) == first
-    (tmp_path / "Dockerfile").write_text("FROM busybox\n")
-    assert naming.context_digest(tmp_path) != first
-    with pytest.raises(ValueError, match="image_context"):
-        naming.context_digest(tmp_path / "missing")

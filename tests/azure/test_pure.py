@@ -4,7 +4,6 @@ Container Apps' CPU/memory pairs, role definitions, subnet maths, regions."""
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 from mlflow.store.artifact.azure_blob_artifact_repo import AzureBlobArtifactRepository
@@ -80,32 +79,6 @@ def test_secret_names() -> None:
     assert naming.secret_name("MLFLOW_FLASK_SERVER_SECRET_KEY") == "mlflow-flask-server-secret-key"
     with pytest.raises(ValueError):
         naming.secret_name("db password")
-
-
-def test_context_digest_changes_with_content(tmp_path: Path) -> None:
-    (tmp_path / "Dockerfile").write_text("FROM scratch\n")
-    first = naming.context_digest(tmp_path)
-    (tmp_path / "__pycache__").mkdir()
-    (tmp_path / "__pycache__" / "x.pyc").write_bytes(b"ignored")
-    assert naming.context_digest(tmp_path) == first
-    (tmp_path / "Dockerfile").write_text("FROM scratch\nUSER 1000\n")
-    assert naming.context_digest(tmp_path) != first
-    with pytest.raises(ValueError, match="image_context"):
-        naming.context_digest(tmp_path / "missing")
-
-
-@pytest.mark.parametrize(
-    ("engine", "size", "sku"),
-    [
-        ("postgresql", "small", ("Standard_B2s", "Burstable")),
-        ("postgresql", "medium", ("Standard_D2ds_v5", "GeneralPurpose")),
-        ("postgresql", "large", ("Standard_D4ds_v5", "GeneralPurpose")),
-        ("mysql", "small", ("Standard_B2s", "Burstable")),
-        ("mysql", "large", ("Standard_D4ds_v4", "GeneralPurpose")),
-    ],
-)
-def test_db_sizes_map_to_flexible_server_skus(engine: str, size: str, sku: tuple) -> None:
-    assert sizing.db_sku(engine, size) == sku
 
 
 def test_db_sku_refuses_unknown() -> None:
