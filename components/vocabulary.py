@@ -44,6 +44,9 @@ PERMISSIONS = ("READ", "EDIT", "MANAGE", "NO_PERMISSIONS")
 DEFAULT_PERMISSION = "NO_PERMISSIONS"
 """Users see nothing they were not granted."""
 
+CPU_CHOICES = (0.25, 0.5, 1.0, 2.0, 4.0)
+"""vCPU sizes of the server container (serverCpu); each cloud may allow fewer of them."""
+
 SSL_MODES = ("disable", "prefer", "require", "verify-ca", "verify-full")
 """libpq sslmode values the stacks may ask the image for (DB_SSLMODE)."""
 

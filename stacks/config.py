@@ -25,7 +25,7 @@ from typing import Any
 import pulumi
 from pulumi.runtime import config as runtime_config
 
-from components.vocabulary import DB_SIZES, ENGINES, SCENARIOS
+from components.vocabulary import CPU_CHOICES, DB_SIZES, ENGINES, SCENARIOS
 from components.vocabulary import PERMISSIONS as AUTH_PERMISSIONS
 
 NAMESPACE = "mlflow"
@@ -529,9 +529,6 @@ K_DELETION_PROTECTION = _key(
 K_TAGS = _key(
     "tags", "string", "{}", 'Tags/labels on every resource, as a JSON object: {"team": "ml"}.'
 )
-
-CPU_CHOICES = (0.25, 0.5, 1.0, 2.0, 4.0)
-"""vCPU sizes every cloud's container service offers."""
 
 
 def parse_config(

@@ -22,9 +22,6 @@ from components.aws.sizing import (
 from components.environment import DEFAULT_PORT, DatabaseEndpoint
 from components.vocabulary import CLOUD_SCENARIOS
 
-SCENARIOS = CLOUD_SCENARIOS
-"""MLflow scenarios 4, 5 and 6 (3, local-server, keeps SQLite in the container: local only)."""
-
 
 class MlflowServerArgs(TypedDict, total=False):
     """Inputs of `MlflowServer`: the stack config, flattened. All plain values but the
@@ -333,8 +330,8 @@ class MlflowServer(pulumi.ComponentResource):
 def _validate(args: MlflowServerArgs) -> dict[str, Any]:
     """Check the plain inputs before any child exists; return the decisions they make."""
     scenario = args.get("scenario", "proxied")
-    if scenario not in SCENARIOS:
-        raise ValueError(f"scenario: {scenario!r} is not one of {', '.join(SCENARIOS)}")
+    if scenario not in CLOUD_SCENARIOS:
+        raise ValueError(f"scenario: {scenario!r} is not one of {', '.join(CLOUD_SCENARIOS)}")
     has_database = scenario != "artifacts-only"
     engine = args.get("db_engine", "postgresql")
     if engine not in DB_ENGINES:

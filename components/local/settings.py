@@ -17,6 +17,7 @@ import pulumi
 from components.local.engines import ENGINES as ENGINE_SPECS
 from components.vocabulary import (
     ARTIFACT_MODE_BY_SCENARIO,
+    CPU_CHOICES,
     DATABASE_SCENARIOS,
     ENGINES,
     PERMISSIONS,
@@ -24,8 +25,6 @@ from components.vocabulary import (
     require_choice,
 )
 
-CPU_CHOICES = (0.25, 0.5, 1.0, 2.0, 4.0)
-"""CPU limits of the server container in vCPUs (the sizes the clouds' services offer)."""
 DEFAULT_IMAGE_TAG = "mlflow-server:local"
 DEFAULT_BUCKET = "mlflow"
 SERVER_DATABASE_SCENARIOS = tuple(s for s in DATABASE_SCENARIOS if s != "local-server")
