@@ -81,6 +81,20 @@ def test_secret_names() -> None:
         naming.secret_name("db password")
 
 
+@pytest.mark.parametrize(
+    ("engine", "size", "sku"),
+    [
+        ("postgresql", "small", ("Standard_B2s", "Burstable")),
+        ("postgresql", "medium", ("Standard_D2ds_v5", "GeneralPurpose")),
+        ("postgresql", "large", ("Standard_D4ds_v5", "GeneralPurpose")),
+        ("mysql", "small", ("Standard_B2s", "Burstable")),
+        ("mysql", "large", ("Standard_D4ds_v4", "GeneralPurpose")),
+    ],
+)
+def test_db_sizes_map_to_flexible_server_skus(engine: str, size: str, sku: tuple) -> None:
+    assert sizing.db_sku(engine, size) == sku
+
+
 def test_db_sku_refuses_unknown() -> None:
     with pytest.raises(ValueError, match="size"):
         sizing.db_sku("postgresql", "huge")
