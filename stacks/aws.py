@@ -1,7 +1,7 @@
 """The AWS stack: one `MlflowServer` (ECS Fargate, RDS, S3) for scenario direct, proxied or
 artifacts-only, and the stack outputs users and clients need.
 
-Imports only `pulumi_aws` (through `components.aws`), never another cloud's SDK. Provider
+Imports only `pulumi_aws` (through `mlflow_iac.aws`), never another cloud's SDK. Provider
 settings (region, default tags) are the caller's: `pulumi config set aws:region ...`.
 """
 
@@ -12,8 +12,8 @@ from typing import Any
 
 import pulumi
 
-from components.aws import MlflowServer
-from components.aws.sizing import fargate_memory_sizes, max_replicas_that_fit, server_workers
+from mlflow_iac.aws import MlflowServer
+from mlflow_iac.aws.sizing import fargate_memory_sizes, max_replicas_that_fit, server_workers
 from stacks.config import (
     K_ALLOW_HTTP,
     K_DB_SIZE,

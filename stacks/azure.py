@@ -2,7 +2,7 @@
 Storage through a managed identity, Key Vault) for scenario direct, proxied or
 artifacts-only, and the stack outputs users and clients need.
 
-Imports only `pulumi_azure_native` (through `components.azure`), never another cloud's SDK.
+Imports only `pulumi_azure_native` (through `mlflow_iac.azure`), never another cloud's SDK.
 The region is the provider's `azure-native:location`, checked with the config.
 """
 
@@ -13,8 +13,8 @@ from typing import Any
 
 import pulumi
 
-from components.azure import MlflowServer
-from components.azure.sizing import (
+from mlflow_iac.azure import MlflowServer
+from mlflow_iac.azure.sizing import (
     backup_retention_problem,
     high_availability_problem,
     log_retention_problem,

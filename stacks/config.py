@@ -25,8 +25,8 @@ from typing import Any
 import pulumi
 from pulumi.runtime import config as runtime_config
 
-from components.vocabulary import CPU_CHOICES, DB_SIZES, ENGINES, SCENARIOS
-from components.vocabulary import PERMISSIONS as AUTH_PERMISSIONS
+from mlflow_iac.vocabulary import CPU_CHOICES, DB_SIZES, ENGINES, SCENARIOS
+from mlflow_iac.vocabulary import PERMISSIONS as AUTH_PERMISSIONS
 
 NAMESPACE = "mlflow"
 """The Pulumi config namespace: the project name in Pulumi.yaml (`mlflow:scenario`, ...)."""
@@ -964,7 +964,7 @@ def _parse_gcp(
         if r.has(K_DB_SIZE):
             raise r.fail(K_DB_TIER, f"nothing together with {NAMESPACE}:{K_DB_SIZE}")
         if not re.match(r"^db-[a-z0-9-]+$", tier):
-            # Which tiers the engine has is the GCP stack's check (components.gcp.sizing).
+            # Which tiers the engine has is the GCP stack's check (mlflow_iac.gcp.sizing).
             raise r.fail(K_DB_TIER, "a Cloud SQL tier such as db-custom-2-7680")
     members = r.string_list(K_CLIENT_MEMBERS)
     if members and r.string(K_SCENARIO) != "direct":
@@ -1012,7 +1012,7 @@ _RESOURCE_GROUP = re.compile(r"^[-\w.()]{0,89}[-\w()]$")
 
 
 def _parse_azure(r: _Reader, scenario: str, provider: Mapping[str, str]) -> AzureConfig:
-    from components.azure.locations import LOCATIONS  # noqa: PLC0415  # Azure stacks only
+    from mlflow_iac.azure.locations import LOCATIONS  # noqa: PLC0415  # Azure stacks only
 
     location = (provider.get(AZURE_LOCATION_KEY) or "").strip()
     if location not in LOCATIONS:

@@ -1,7 +1,7 @@
 """The GCP stack: one `MlflowServer` (Cloud Run, Cloud SQL, GCS, Secret Manager) for scenario
 direct, proxied or artifacts-only, and the stack outputs users and clients need.
 
-Imports only `pulumi_gcp` (through `components.gcp`), never another cloud's SDK. Provider
+Imports only `pulumi_gcp` (through `mlflow_iac.gcp`), never another cloud's SDK. Provider
 settings are the caller's: `pulumi config set gcp:project ...` and `gcp:region ...` (checked
 by `stacks.config` before any resource).
 """
@@ -13,8 +13,8 @@ from typing import Any
 
 import pulumi
 
-from components.gcp import MlflowServer
-from components.gcp.sizing import db_tier, max_instances_that_fit, server_workers, tier_problem
+from mlflow_iac.gcp import MlflowServer
+from mlflow_iac.gcp.sizing import db_tier, max_instances_that_fit, server_workers, tier_problem
 from stacks.config import K_DB_SIZE, K_DB_TIER, K_MAX_REPLICAS, NAMESPACE, StackConfig
 
 DOCKER_CONTEXT = Path(__file__).resolve().parent.parent / "docker"

@@ -1,7 +1,7 @@
 """The local Docker stack: one `MlflowServer` on the local engine, for the chosen scenario.
 
 Networks, volumes, the database, MinIO and the server container all come from
-`components.local`; this module maps the validated config onto them and shapes the
+`mlflow_iac.local`; this module maps the validated config onto them and shapes the
 stack outputs.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pulumi
 
-from components.local import MlflowServer, MlflowServerArgs
+from mlflow_iac.local import MlflowServer, MlflowServerArgs
 from stacks.common import client_environment
 from stacks.config import StackConfig
 

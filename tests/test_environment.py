@@ -8,7 +8,7 @@ import pulumi
 import pytest
 from mlflow_image import contract
 
-from components.environment import DatabaseEndpoint, server_environment
+from mlflow_iac.environment import DatabaseEndpoint, server_environment
 from tests import harness
 
 DB = DatabaseEndpoint("postgresql", "db.internal", 5432, "mlflow", "mlflow", "p@ss:/%#?& wörd")

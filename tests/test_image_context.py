@@ -1,4 +1,4 @@
-"""The image tag every cloud derives from the docker/ build context (components/image.py)."""
+"""The image tag every cloud derives from the docker/ build context (mlflow_iac/image.py)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from components.image import context_digest
+from mlflow_iac.image import context_digest
 
 
 def test_context_digest_changes_with_content_only(tmp_path: Path) -> None:

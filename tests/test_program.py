@@ -10,7 +10,7 @@ import pulumi
 import pytest
 from mlflow_image import contract
 
-from components.local import MlflowServer
+from mlflow_iac.local import MlflowServer
 from tests import harness
 from tests.local import mocks  # registers the Docker / random mock outputs
 

@@ -1,13 +1,13 @@
 """One vocabulary: the image's contract and every cloud's mappings agree with
-`components/vocabulary.py`."""
+`mlflow_iac/vocabulary.py`."""
 
 from __future__ import annotations
 
 import pytest
 from mlflow_image import contract
 
-from components import vocabulary
-from components.aws import sizing
+from mlflow_iac import vocabulary
+from mlflow_iac.aws import sizing
 
 
 def test_image_contract_speaks_the_same_words() -> None:

@@ -8,7 +8,7 @@ from typing import Any
 import pulumi
 import pytest
 
-from components.aws import (
+from mlflow_iac.aws import (
     ArtifactBucket,
     Database,
     Identity,
@@ -16,7 +16,7 @@ from components.aws import (
     Network,
     Service,
 )
-from components.environment import DatabaseEndpoint
+from mlflow_iac.environment import DatabaseEndpoint
 from tests import harness
 
 BUCKET_ARN = "arn:aws:s3:::bucket"

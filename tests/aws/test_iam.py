@@ -1,10 +1,10 @@
-"""IAM and bucket policy documents, and the KMS key ARN check (`components/aws/iam.py`)."""
+"""IAM and bucket policy documents, and the KMS key ARN check (`mlflow_iac/aws/iam.py`)."""
 
 from __future__ import annotations
 
 import pytest
 
-from components.aws import iam
+from mlflow_iac.aws import iam
 
 BUCKET = "arn:aws:s3:::mlflow-artifacts-1a2b3c"
 KEY = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"

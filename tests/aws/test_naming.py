@@ -1,10 +1,10 @@
-"""Physical names and the image tag digest (`components/aws/naming.py`)."""
+"""Physical names and the image tag digest (`mlflow_iac/aws/naming.py`)."""
 
 from __future__ import annotations
 
 import pytest
 
-from components.aws import naming
+from mlflow_iac.aws import naming
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,4 @@
-"""CIDR maths of the AWS network (`components/aws/networking.py`)."""
+"""CIDR maths of the AWS network (`mlflow_iac/aws/networking.py`)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import ipaddress
 
 import pytest
 
-from components.aws import networking
+from mlflow_iac.aws import networking
 
 
 @pytest.mark.parametrize("cidr", ["10.0.0.0/16", "172.16.0.0/20", "192.168.10.0/24"])

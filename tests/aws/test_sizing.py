@@ -1,10 +1,10 @@
-"""RDS engine/size mappings, the connection budget and Fargate sizes (`components/aws/sizing.py`)."""
+"""RDS engine/size mappings, the connection budget and Fargate sizes (`mlflow_iac/aws/sizing.py`)."""
 
 from __future__ import annotations
 
 import pytest
 
-from components.aws import sizing
+from mlflow_iac.aws import sizing
 
 
 @pytest.mark.parametrize(

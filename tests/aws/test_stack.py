@@ -1051,7 +1051,7 @@ def test_config_tags_on_every_taggable_resource_and_every_child_parented() -> No
 
 def test_aws_stack_never_imports_other_clouds() -> None:
     code = (
-        "import sys, stacks.aws, components.aws; "
+        "import sys, stacks.aws, mlflow_iac.aws; "
         "bad = [m for m in sys.modules if m.startswith(('pulumi_gcp', 'pulumi_azure'))]; "
         "assert not bad, bad"
     )

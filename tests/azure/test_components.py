@@ -8,8 +8,8 @@ from typing import Any
 import pulumi
 import pytest
 
-from components.azure import ArtifactBucket, Database, Identity, MlflowServer, Network, Service
-from components.environment import DatabaseEndpoint
+from mlflow_iac.azure import ArtifactBucket, Database, Identity, MlflowServer, Network, Service
+from mlflow_iac.environment import DatabaseEndpoint
 from tests import harness
 
 SUB = "00000000-1111-2222-3333-444444444444"

@@ -8,7 +8,7 @@ import re
 import pytest
 from mlflow.store.artifact.azure_blob_artifact_repo import AzureBlobArtifactRepository
 
-from components.azure import locations, naming, roles, sizing
+from mlflow_iac.azure import locations, naming, roles, sizing
 
 SUB = "00000000-1111-2222-3333-444444444444"
 

@@ -12,7 +12,7 @@ import pulumi
 import pytest
 from mlflow_image import contract
 
-from components.azure.roles import ROLE_IDS
+from mlflow_iac.azure.roles import ROLE_IDS
 from tests import harness
 from tests.azure.conftest import ACCOUNT_KEY, ENV_DOMAIN, LOCATION, REGISTRY_PASSWORD, WORKSPACE_KEY
 
@@ -649,7 +649,7 @@ def test_azure_keys_are_refused_on_aws(key: str) -> None:
 
 def test_azure_stack_never_imports_other_clouds() -> None:
     code = (
-        "import sys, stacks.azure, components.azure; components.azure.MlflowServer; "
+        "import sys, stacks.azure, mlflow_iac.azure; mlflow_iac.azure.MlflowServer; "
         "bad = [m for m in sys.modules if m.startswith(('pulumi_aws', 'pulumi_gcp'))]; "
         "assert not bad, bad; assert 'pulumi_azure_native' in sys.modules"
     )

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from components.environment import DatabaseEndpoint
-from components.gcp import ArtifactBucket, Database, Identity, MlflowServer, Network, Service
+from mlflow_iac.environment import DatabaseEndpoint
+from mlflow_iac.gcp import ArtifactBucket, Database, Identity, MlflowServer, Network, Service
 from tests import harness
 
 CASES: list[tuple[Callable[[], Any], str]] = [

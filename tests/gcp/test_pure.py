@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from components.gcp import iam, naming, sizing
+from mlflow_iac.gcp import iam, naming, sizing
 from stacks.config import ConfigError, parse_config, provider_settings
 
 GCP = {"gcp:project": "ml-platform-prod", "gcp:region": "europe-west1"}

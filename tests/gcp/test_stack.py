@@ -14,7 +14,7 @@ import pulumi
 import pytest
 from mlflow_image import contract
 
-from components.gcp import MlflowServer
+from mlflow_iac.gcp import MlflowServer
 from tests import harness
 from tests.gcp.conftest import PROJECT, PROJECT_NUMBER, REGION, physical
 
@@ -698,7 +698,7 @@ def test_project_less_stack_registers_nothing(monkeypatch: pytest.MonkeyPatch) -
 
 def test_gcp_stack_never_imports_other_clouds() -> None:
     code = (
-        "import sys, stacks.gcp, components.gcp; "
+        "import sys, stacks.gcp, mlflow_iac.gcp; "
         "bad = [m for m in sys.modules if m.startswith(('pulumi_aws', 'pulumi_azure'))]; "
         "assert not bad, bad"
     )

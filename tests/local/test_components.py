@@ -10,14 +10,14 @@ from typing import Any
 import pulumi
 import pytest
 
-from components.local import (
+from mlflow_iac.local import (
     Bucket,
     Credentials,
     Database,
     MlflowServer,
     Service,
 )
-from components.local.service import secrets_wrapper
+from mlflow_iac.local.service import secrets_wrapper
 from tests import harness
 from tests.local import mocks as local_mocks
 

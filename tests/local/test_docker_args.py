@@ -1,10 +1,10 @@
-"""`components.local.docker_args`: Docker argument shapes, sorted for stable diffs."""
+"""`mlflow_iac.local.docker_args`: Docker argument shapes, sorted for stable diffs."""
 
 from __future__ import annotations
 
 import pulumi
 
-from components.local.docker_args import (
+from mlflow_iac.local.docker_args import (
     container_labels,
     network_labels,
     secret_file,

@@ -1,9 +1,9 @@
-"""`components.local.engines`: each database engine's image facts, without mocks."""
+"""`mlflow_iac.local.engines`: each database engine's image facts, without mocks."""
 
 from __future__ import annotations
 
-from components.local.engines import ENGINES, PASSWORD_FILE, ROOT_PASSWORD_FILE
-from components.vocabulary import ENGINES as ENGINE_NAMES
+from mlflow_iac.local.engines import ENGINES, PASSWORD_FILE, ROOT_PASSWORD_FILE
+from mlflow_iac.vocabulary import ENGINES as ENGINE_NAMES
 
 
 def test_one_spec_per_engine_of_the_vocabulary() -> None:

@@ -4,7 +4,7 @@ For every local scenario and every config option that changes the local graph, t
 `__main__.py` runs under the mocks and each registered resource is recorded: type, name,
 parent URN, inputs as the engine receives them (secrets unwrapped, with the names of the
 secret inputs), resource options (protect, deleteBeforeReplace, dependencies, ...), and
-the stack's exported outputs with their secretness. A refactor of `components/local/`
+the stack's exported outputs with their secretness. A refactor of `mlflow_iac/local/`
 must leave this byte for byte identical; a deliberate change of the graph rewrites the
 snapshot in the same commit:
 

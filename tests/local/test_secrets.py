@@ -1,7 +1,7 @@
 """The server's secrets wrapper, run by a real `sh` as an unprivileged user.
 
 The wrapper is the script the local stack gives the mlflow-server container as its
-entrypoint (`components.local.secrets.secrets_wrapper`). Root reads every file, so the
+entrypoint (`mlflow_iac.local.secrets.secrets_wrapper`). Root reads every file, so the
 unreadable cases run as another user: `runuser -u pgtest` when the tests run as root
 (`tests.services.SERVICE_USER`), or the current user otherwise. The files sit in a
 directory under /tmp that user can reach.
@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from components.local.secrets import (
+from mlflow_iac.local.secrets import (
     EXIT_CONFIG,
     SERVER_FILE_MODE,
     secrets_wrapper,

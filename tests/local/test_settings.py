@@ -1,4 +1,4 @@
-"""`components.local.settings`: the local components' inputs checked without mocks."""
+"""`mlflow_iac.local.settings`: the local components' inputs checked without mocks."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from components.local.settings import (
+from mlflow_iac.local.settings import (
     CPU_CHOICES,
     SERVER_DATABASE_SCENARIOS,
     bucket_settings,
@@ -17,7 +17,7 @@ from components.local.settings import (
     server_settings,
     service_settings,
 )
-from components.vocabulary import SCENARIOS
+from mlflow_iac.vocabulary import SCENARIOS
 
 
 def test_server_defaults() -> None:

@@ -20,7 +20,7 @@ import pulumi_gcp as gcp
 import pytest
 from pulumi_policy.proxy import unknown_checking_proxy
 
-from components import vocabulary
+from mlflow_iac import vocabulary
 from policy import rules
 from tests import harness
 from tests.aws.conftest import AWS_INVOKES, AWS_OUTPUTS
