@@ -117,6 +117,7 @@ def deploy(config: StackConfig) -> dict[str, Any]:
     if config.scenario == "direct":
         outputs["clientPolicyArn"] = server.client_policy_arn
         outputs["clientRoleArn"] = server.client_role_arn
+        outputs["clientAwsConfig"] = server.client_aws_config
     if artifacts.create_client_access_key:
         outputs["clientAccessKeyId"] = server.client_access_key_id
         outputs["clientSecretAccessKey"] = pulumi.Output.secret(server.client_secret_access_key)
@@ -128,8 +129,10 @@ def deploy(config: StackConfig) -> dict[str, Any]:
 def client_environment(config: StackConfig, server: MlflowServer) -> pulumi.Output[dict[str, str]]:
     """What an MLflow client exports to use this server: secret when it carries credentials.
 
-    direct without an access key: `AWS_ROLE_ARN` names the role to assume (e.g. a profile
-    with `role_arn`); the client's own AWS credentials then reach the bucket.
+    direct without an access key: `AWS_PROFILE` names the profile of the `clientAwsConfig`
+    output, which the user appends to ~/.aws/config; boto3 then assumes the client role with
+    the `default` profile's credentials. Not `AWS_ROLE_ARN`: boto3 follows it only with a
+    web-identity token file, so clients would keep their own credentials and get 403.
     """
     env: dict[str, Any] = {"MLFLOW_TRACKING_URI": server.url}
     secret = False
@@ -143,7 +146,7 @@ def client_environment(config: StackConfig, server: MlflowServer) -> pulumi.Outp
             env["AWS_SECRET_ACCESS_KEY"] = server.client_secret_access_key
             secret = True
         else:
-            env["AWS_ROLE_ARN"] = server.client_role_arn
+            env["AWS_PROFILE"] = server.client_profile
     result = pulumi.Output.all(**env).apply(client_variables)
     return pulumi.Output.secret(result) if secret else result
 

@@ -133,6 +133,8 @@ class MlflowServer(pulumi.ComponentResource):
     """direct: the clients' bucket policy."""
     client_role_arn: pulumi.Output[str | None]
     """direct: the role clients assume."""
+    client_aws_config: pulumi.Output[str | None]
+    """direct: the ~/.aws/config profile section that assumes the client role."""
     client_access_key_id: pulumi.Output[str | None]
     """direct with an access key: its id."""
     client_secret_access_key: pulumi.Output[str | None]
@@ -167,6 +169,9 @@ class MlflowServer(pulumi.ComponentResource):
         self.flask_secret_key_secret_arn = self.service.flask_secret_key_secret_arn
         self.client_policy_arn = self.identity.client_policy_arn
         self.client_role_arn = self.identity.client_role_arn
+        self.client_aws_config = self.identity.client_aws_config
+        self.client_profile = self.identity.client_profile
+        """direct: the profile name in `client_aws_config` (plain), else None."""
         self.client_access_key_id = self.identity.client_access_key_id
         self.client_secret_access_key = self.identity.client_secret_access_key
         self.certificate_validation_records = self.service.certificate_validation_records

@@ -14,7 +14,7 @@ import pytest
 from mlflow_image import contract
 
 from tests import harness
-from tests.aws.conftest import ACCOUNT, _hex, physical
+from tests.aws.conftest import ACCOUNT, REGION, _hex, physical
 
 # ---------------------------------------------------------------------------- helpers
 
@@ -975,6 +975,7 @@ def test_outputs_with_credentials_are_secret() -> None:
                 "flaskSecretKeySecretArn",
                 "clientPolicyArn",
                 "clientRoleArn",
+                "clientAwsConfig",
             },
         ),
         (
@@ -999,9 +1000,15 @@ def test_output_names_per_scenario(scenario: str, expected: set[str]) -> None:
     assert set(result.outputs) == expected
     assert result.outputs["scenario"] == scenario
     if scenario == "direct":
-        assert (
-            result.outputs["clientEnvironment"]["AWS_ROLE_ARN"] == result.outputs["clientRoleArn"]
-        )
+        # boto3 ignores AWS_ROLE_ARN without a web-identity token: the environment names the
+        # profile of clientAwsConfig, which assumes the client role (tests/aws/test_client_profile.py).
+        env = result.outputs["clientEnvironment"]
+        assert "AWS_ROLE_ARN" not in env
+        config = result.outputs["clientAwsConfig"]
+        assert config.startswith(f"[profile {env['AWS_PROFILE']}]\n")
+        assert f"role_arn = {result.outputs['clientRoleArn']}\n" in config
+        assert "source_profile = default\n" in config
+        assert f"region = {REGION}\n" in config
 
 
 # ---------------------------------------------------------------------------- tags, parents
