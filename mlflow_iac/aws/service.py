@@ -417,8 +417,10 @@ class Service(pulumi.ComponentResource):
     ) -> tuple[pulumi.Output[str], pulumi.Output[list[dict[str, str]]]]:
         """The domain's ACM certificate: its validated ARN and its DNS validation records.
 
-        DNS-validated: `pulumi up` waits (up to 75 min) until the validation record (output
-        certificateValidationRecords, also in the ACM console) is in DNS.
+        DNS-validated: `pulumi up` waits (up to 75 min) until the validation record is in
+        DNS. The records are logged (`pulumi.log.warn`) as soon as ACM has issued them, before
+        the wait starts (the validation's ARN input waits on that log), since the
+        certificateValidationRecords output appears only after the update.
         """
         self.certificate = acm.Certificate(
             f"{name}-cert",
@@ -437,8 +439,17 @@ class Service(pulumi.ComponentResource):
                 for o in options
             ]
         )
+        certificate = self.certificate
+        announced = records.apply(
+            lambda found: _announce_validation_records(domain, found, certificate)
+        )
         validation = acm.CertificateValidation(
-            f"{name}-cert-validation", certificate_arn=self.certificate.arn, opts=self._child
+            f"{name}-cert-validation",
+            # The same ARN, known only once the records are logged: the wait starts after.
+            certificate_arn=pulumi.Output.all(certificate.arn, announced).apply(
+                lambda values: values[0]
+            ),
+            opts=self._child,
         )
         return validation.certificate_arn, records
 
@@ -831,6 +842,20 @@ def _validate(args: ServiceArgs) -> dict[str, Any]:
         "workers": workers,
         "db_pool": db_pool,
     }
+
+
+def _announce_validation_records(
+    domain: str, records: list[dict[str, str]], certificate: pulumi.Resource
+) -> list[dict[str, str]]:
+    """Log the DNS records that validate `domain`'s certificate (the user creates them while
+    `pulumi up` waits on the validation); return them unchanged."""
+    lines = "".join(f"\n  {r['name']} {r['type']} {r['value']}" for r in records)
+    pulumi.log.warn(
+        f"domain {domain}: create these DNS records now; the update waits (up to 75 min) "
+        f"until ACM sees them and validates the certificate:{lines}",
+        resource=certificate,
+    )
+    return records
 
 
 def _pool_environment(db_pool: tuple[int, int] | None) -> dict[str, pulumi.Input[str]] | None:

@@ -923,6 +923,34 @@ def test_domain_adds_https_certificate_and_redirect() -> None:
     assert record["type"] == "CNAME" and record["name"].endswith("mlflow.example.com.")
 
 
+def test_certificate_records_are_logged_before_the_validation_wait(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`pulumi up` waits on the validation until the records are in DNS; the output that
+    lists them appears only after the update, so they are logged as soon as ACM issues them,
+    before the validation resource is registered."""
+    mocks = harness.new_mocks()
+    logged: list[tuple[str, Any, set[str]]] = []
+
+    def warn(message: str, resource: Any = None, *args: Any, **kwargs: Any) -> None:
+        registered = {r.type for r in mocks.resources}
+        logged.append((message, resource, registered))
+
+    monkeypatch.setattr(pulumi.log, "warn", warn)
+    result = harness.run_program(
+        config={"cloud": "aws", "domain": "mlflow.example.com"}, mocks=mocks
+    )
+    (record,) = result.outputs["certificateValidationRecords"]
+    ((message, resource, registered),) = logged
+    assert message.startswith("domain mlflow.example.com: create these DNS records now")
+    assert f"\n  {record['name']} CNAME {record['value']}" in message
+    assert isinstance(resource, pulumi.CustomResource)  # shown on the certificate
+    assert "aws:acm/certificate:Certificate" in registered
+    assert "aws:acm/certificateValidation:CertificateValidation" not in registered
+    validation = inputs(result, "aws:acm/certificateValidation:CertificateValidation")
+    assert validation["certificateArn"].startswith("arn:aws:acm:")  # still the ARN itself
+
+
 # ---------------------------------------------------------------------------- outputs
 
 
