@@ -14,6 +14,7 @@ import pulumi
 
 from mlflow_iac.aws import MlflowServer
 from mlflow_iac.aws.sizing import fargate_memory_sizes, max_replicas_that_fit, server_workers
+from mlflow_iac.db_pool import server_engines
 from stacks.config import (
     K_ALLOW_HTTP,
     K_DB_SIZE,
@@ -39,16 +40,20 @@ def deploy(config: StackConfig) -> dict[str, Any]:
             f"{service.cpu:g} on AWS; allowed: {', '.join(str(s) for s in sizes)}"
         )
     db = config.database
-    if db is not None:
+    if db is not None or config.auth.enabled:
+        # artifacts-only with auth: the auth tables' small PostgreSQL.
+        engine, size = (db.engine, db.size) if db is not None else ("postgresql", "small")
         workers = server_workers(service.cpu, service.memory_mb)
-        fits = max_replicas_that_fit(db.engine, db.size, workers)
+        engines = server_engines(db is not None, config.auth.enabled)
+        fits = max_replicas_that_fit(engine, size, workers, engines)
         if service.max_replicas > fits:
-            # Every worker of every task has its own connection pool (see db_pool_settings).
+            # Every engine of every worker of every task has its own pool (db_pool_settings).
             raise pulumi.RunError(
                 f"{NAMESPACE}:{K_MAX_REPLICAS}: invalid value {service.max_replicas} with "
-                f"dbSize {db.size!r} ({db.engine}, {workers} workers per task): the database "
-                f"cannot hold that many connection pools; allowed: {fits} or fewer, or a "
-                f"larger {NAMESPACE}:{K_DB_SIZE}"
+                f"dbSize {size!r} ({engine}, {workers} workers per task, {engines} database "
+                f"engines per worker): the database cannot hold that many connection pools; "
+                f"allowed: {fits} or fewer"
+                + (f", or a larger {NAMESPACE}:{K_DB_SIZE}" if db is not None else "")
             )
     if service.allow_http:
         pulumi.log.warn(

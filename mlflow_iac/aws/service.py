@@ -34,6 +34,7 @@ from mlflow_iac.aws.sizing import (
     fargate_memory_sizes,
     server_workers,
 )
+from mlflow_iac.db_pool import server_engines
 from mlflow_iac.environment import (
     DEFAULT_PORT,
     DatabaseEndpoint,
@@ -88,10 +89,11 @@ class ServiceArgs(TypedDict, total=False):
     database_secret_arn: pulumi.Input[str] | None
     """ARN of that secret: the execution role may read it; with `database`."""
     database_size: str | None
-    """small, medium or large: the `Database` size, whose connection limit the servers'
-    pools are budgeted against at `max_replicas` (MLFLOW_SQLALCHEMYSTORE_POOL_SIZE /
-    _MAX_OVERFLOW, see `sizing.db_pool_settings`); with `database`. None: the image's
-    defaults (10 + 20 per worker), unbudgeted."""
+    """small, medium or large: the size of the `Database` the servers connect to (`database`,
+    else `auth_database`), whose connection limit their pools are budgeted against at
+    `max_replicas`, counting every engine a worker opens there
+    (MLFLOW_SQLALCHEMYSTORE_POOL_SIZE / _MAX_OVERFLOW, see `sizing.db_pool_settings`). None:
+    the image's defaults (10 + 20 per worker and engine), unbudgeted."""
     auth_enabled: bool
     """Run MLflow's basic-auth app. Default False."""
     admin_username: str
@@ -816,9 +818,10 @@ def _validate(args: ServiceArgs) -> dict[str, Any]:
     db_pool: tuple[int, int] | None = None
     size = args.get("database_size")
     if size is not None:
-        database = args.get("database")
+        backend = args.get("database")
+        database = backend or args.get("auth_database")
         if database is None:
-            raise ValueError("database_size: only with database")
+            raise ValueError("database_size: only with database or auth_database")
         if size not in DB_INSTANCE_CLASSES:
             raise ValueError(
                 f"database_size: {size!r} is not one of {', '.join(DB_INSTANCE_CLASSES)}"
@@ -827,7 +830,9 @@ def _validate(args: ServiceArgs) -> dict[str, Any]:
             raise ValueError(
                 f"database.engine: {database.engine!r} is not one of {', '.join(DB_ENGINES)}"
             )
-        db_pool = db_pool_settings(database.engine, size, high, workers)
+        # With auth, its tables live on this database: the backend's, or auth_database.
+        engines = server_engines(backend is not None, auth)
+        db_pool = db_pool_settings(database.engine, size, high, workers, engines)
     return {
         "scenario": scenario,
         "auth_enabled": auth,
