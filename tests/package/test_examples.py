@@ -91,9 +91,11 @@ def _run_example(
 ) -> dict[str, Any]:
     """Run `example` under mocks with the fresh venv's python; what the driver reported."""
     driver = work / "driver"
+    # The harness and the AWS mock tables with the modules beside them (copies: the
+    # repository itself stays off the fresh venv's sys.path).
     (driver / "tests" / "aws").mkdir(parents=True)
-    for name in ("__init__.py", "harness.py", "aws/__init__.py", "aws/conftest.py"):
-        shutil.copy(ROOT / "tests" / name, driver / "tests" / name)
+    for source in [*(ROOT / "tests").glob("*.py"), *(ROOT / "tests" / "aws").glob("*.py")]:
+        shutil.copy(source, driver / source.relative_to(ROOT))
     shutil.copy(Path(__file__).with_name("driver.py"), driver / "driver.py")
     result = subprocess.run(
         [
