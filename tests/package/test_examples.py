@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -20,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from packaging.requirements import Requirement
 
 import mlflow_iac
@@ -255,3 +257,17 @@ def _own_database(report: dict[str, Any], types: set[str]) -> None:
 
 
 _EXPECT = {"aws-existing-vpc": _existing_vpc, "aws-own-database": _own_database}
+
+
+@pytest.mark.parametrize("name", sorted(EXAMPLE_CASES))
+def test_example_declares_the_config_it_reads(name: str) -> None:
+    """Every key the program reads is declared in its Pulumi.yaml (type, description),
+    secret ones as secret, and the test above sets exactly those keys."""
+    example = EXAMPLES / name
+    project = yaml.safe_load((example / "Pulumi.yaml").read_text())
+    assert project["runtime"]["name"] == "python"
+    read = set(re.findall(r"\.require\w*\(\"(\w+)\"\)", (example / "__main__.py").read_text()))
+    assert read == set(project["config"]) == set(EXAMPLE_CASES[name][0])
+    for key, declared in project["config"].items():
+        assert declared["type"] and declared["description"], key
+        assert declared.get("secret", False) == (key in EXAMPLE_CASES[name][1]), key
