@@ -82,7 +82,17 @@ class MlflowServerArgs(TypedDict, total=False):
     artifact_kms_key_arn: str | None
     """Customer-managed KMS key of the bucket; None: SSE-S3."""
     db_kms_key_arn: str | None
-    """Customer-managed KMS key (key ARN) of the database storage; None: `aws/rds`."""
+    """Customer-managed KMS key (key ARN) of the database storage and its secret; None:
+    `aws/rds` and `aws/secretsmanager`."""
+    kms_key_arn: str | None
+    """Customer-managed KMS key (key ARN) of the server's secrets, its log group and the ECR
+    repository; None: AWS-managed keys."""
+    private_endpoints: bool
+    """New VPC only: interface endpoints for ECR, Secrets Manager and Logs, no NAT gateway,
+    the service's egress narrowed to them (see `NetworkArgs`). Default False."""
+    load_balancer_access_logs: bool
+    """The load balancer's access logs to a bucket of their own, kept `log_retention_days`.
+    Default True."""
     client_access_key: bool
     """direct only: an IAM user and access key for clients. Default False."""
     client_principal_arns: Sequence[str]
@@ -185,6 +195,7 @@ class MlflowServer(pulumi.ComponentResource):
                 "cloudfront_only": not args.get("domain") and not args.get("public_http", False),
                 "container_port": DEFAULT_PORT,
                 "database_port": DB_ENGINES[v["engine"]][3] if v["rds"] else None,
+                "private_endpoints": args.get("private_endpoints", False),
                 "tags": self._tags,
             },
             opts=self._child,
@@ -321,6 +332,8 @@ class MlflowServer(pulumi.ComponentResource):
                 "image": v["image"],
                 "image_context": v["image_context"] or "",
                 "deletion_protection": v["protect"],
+                "access_logs": args.get("load_balancer_access_logs", True),
+                "kms_key_arn": args.get("kms_key_arn"),
                 "tags": self._tags,
             },
             opts=self._child,
