@@ -258,23 +258,9 @@ class Service(pulumi.ComponentResource):
         self, name: str, args: ServiceArgs, s: dict[str, Any]
     ) -> tuple[lb.LoadBalancer, lb.TargetGroup]:
         """The internet-facing ALB (protected from deletion with the stack, logging to its
-        `AccessLogBucket`) and the target group the tasks register in (by IP)."""
-        self.access_log_bucket: AccessLogBucket | None = None
-        access_logs: lb.LoadBalancerAccessLogsArgsDict | None = None
-        after: list[pulumi.Resource] = []
-        if s["access_logs"]:
-            self.access_log_bucket = AccessLogBucket(
-                f"{name}-access-logs",
-                {
-                    "expiration_days": s["access_log_days"],
-                    "deletion_protection": self._deletion_protection,
-                    "tags": self._tags,
-                },
-                opts=self._child,
-            )
-            access_logs = {"bucket": self.access_log_bucket.name, "enabled": True}
-            # ELB writes a test object when logging is turned on: the policy must exist.
-            after.append(self.access_log_bucket.policy)
+        `AccessLogBucket`, `_access_logs`) and the target group the tasks register in (by IP)."""
+        access_logs = self._access_logs(name, s)
+        after = [self.access_log_bucket.policy] if self.access_log_bucket else []
         load_balancer = lb.LoadBalancer(
             f"{name}-alb",
             load_balancer_type="application",
@@ -308,6 +294,26 @@ class Service(pulumi.ComponentResource):
             opts=self._child,
         )
         return load_balancer, target_group
+
+    def _access_logs(
+        self, name: str, s: dict[str, Any]
+    ) -> lb.LoadBalancerAccessLogsArgsDict | None:
+        """With access logs: their bucket (`self.access_log_bucket`), and the ALB's setting.
+        The ALB must wait for the bucket's policy: ELB writes a test object when logging is
+        turned on, and fails the update if it cannot."""
+        self.access_log_bucket: AccessLogBucket | None = None
+        if not s["access_logs"]:
+            return None
+        self.access_log_bucket = AccessLogBucket(
+            f"{name}-access-logs",
+            {
+                "expiration_days": s["access_log_days"],
+                "deletion_protection": self._deletion_protection,
+                "tags": self._tags,
+            },
+            opts=self._child,
+        )
+        return {"bucket": self.access_log_bucket.name, "enabled": True}
 
     def _listeners(
         self, name: str, domain: str | None, origin_secret: pulumi.Output[str] | None
