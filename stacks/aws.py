@@ -112,6 +112,8 @@ def deploy(config: StackConfig) -> dict[str, Any]:
     if config.database is not None or config.auth.enabled:
         # artifacts-only with auth: the auth tables' database.
         outputs["databaseSecretArn"] = server.database_secret_arn
+        # What `pulumi destroy` leaves behind (README, AWS: Teardown).
+        outputs["databaseFinalSnapshot"] = server.database_final_snapshot
     if config.auth.enabled:
         outputs["adminUsername"] = server.admin_username
         outputs["adminPassword"] = pulumi.Output.secret(server.admin_password)

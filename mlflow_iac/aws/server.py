@@ -131,6 +131,8 @@ class MlflowServer(pulumi.ComponentResource):
     """DNS name of the load balancer."""
     database_secret_arn: pulumi.Output[str | None]
     """Secrets Manager ARN of the database credentials (None for artifacts-only)."""
+    database_final_snapshot: pulumi.Output[str | None]
+    """The snapshot RDS takes when the database is deleted (None without a database)."""
     admin_username: pulumi.Output[str | None]
     """The basic-auth admin (None without auth)."""
     admin_password: pulumi.Output[str | None]
@@ -171,6 +173,9 @@ class MlflowServer(pulumi.ComponentResource):
         self.artifact_location = self.bucket.uri
         self.load_balancer_dns_name = self.service.load_balancer_dns_name
         self.database_secret_arn = self.database.secret_arn if self.database else none
+        self.database_final_snapshot = (
+            self.database.final_snapshot_identifier if self.database else none
+        )
         self.admin_username = pulumi.Output.from_input(v["admin_username"]) if v["auth"] else none
         self.admin_password = admin_password if admin_password is not None else none
         self.admin_password_secret_arn = self.service.admin_password_secret_arn

@@ -481,6 +481,11 @@ def test_ecr_repository_is_force_deleted_only_without_deletion_protection() -> N
     assert inputs(unprotected, "aws:ecr/repository:Repository")["forceDelete"] is True
 
 
+def test_the_final_snapshot_name_is_a_stack_output() -> None:
+    result = run()
+    assert result.outputs["databaseFinalSnapshot"] == _final_snapshot(result)
+
+
 def test_deletion_protection_off_still_takes_the_final_snapshot() -> None:
     # The documented teardown turns protection off first: that must not drop the data.
     result = run(deletionProtection="false", artifactForceDestroy="true")
@@ -532,6 +537,7 @@ def test_artifacts_only_without_auth_has_no_database_and_no_database_variables()
     assert "AUTH_ENABLED" not in env
     assert secret_refs(result) == {}
     assert "databaseSecretArn" not in result.outputs
+    assert "databaseFinalSnapshot" not in result.outputs
 
 
 def test_artifacts_only_has_auth_by_default_with_its_tables_in_a_private_postgres() -> None:
@@ -1046,6 +1052,7 @@ def test_outputs_with_credentials_are_secret() -> None:
                 "loadBalancerDnsName",
                 "clientEnvironment",
                 "databaseSecretArn",
+                "databaseFinalSnapshot",
                 "adminUsername",
                 "adminPassword",
                 "adminPasswordSecretArn",
@@ -1061,6 +1068,7 @@ def test_outputs_with_credentials_are_secret() -> None:
                 "loadBalancerDnsName",
                 "clientEnvironment",
                 "databaseSecretArn",
+                "databaseFinalSnapshot",
                 "adminUsername",
                 "adminPassword",
                 "adminPasswordSecretArn",
@@ -1078,6 +1086,7 @@ def test_outputs_with_credentials_are_secret() -> None:
                 "loadBalancerDnsName",
                 "clientEnvironment",
                 "databaseSecretArn",
+                "databaseFinalSnapshot",
                 "adminUsername",
                 "adminPassword",
                 "adminPasswordSecretArn",
