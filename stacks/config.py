@@ -549,7 +549,9 @@ K_DELETION_PROTECTION = _key(
     "deletionProtection",
     "boolean",
     "true; false on local",
-    "Protect the database and bucket from deletion.",
+    "Protect the database and bucket from deletion (AWS: also the load balancer, the "
+    "access-log bucket and the ECR repository; the final database snapshot is taken either "
+    "way).",
 )
 K_TAGS = _key(
     "tags", "string", "{}", 'Tags/labels on every resource, as a JSON object: {"team": "ml"}.'

@@ -106,8 +106,9 @@ class MlflowServerArgs(TypedDict, total=False):
     private_subnet_ids: Sequence[str]
     """Existing private subnets (with vpc_id)."""
     deletion_protection: bool
-    """Protect the database (RDS deletion protection, final snapshot), the bucket (Pulumi
-    protect) and the ECR repository (no force delete). Default True."""
+    """Protect the database (RDS deletion protection), the buckets (Pulumi protect), the
+    load balancer (ALB deletion protection) and the ECR repository (no force delete).
+    Default True. The database's final snapshot is taken either way."""
     image_context: str
     """Docker build context of the mlflow-server image (the repository's docker/)."""
     image: str | None
