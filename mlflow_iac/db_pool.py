@@ -27,8 +27,11 @@ BACKEND_STORE_ENGINES = ("tracking", "model registry", "jobs")
 """The engines of MLflow's stores on the backend database, per worker process."""
 POOL_PER_ENGINE_MAX = 30
 """The image's default pool + overflow (10 + 20) per engine: never more than the image's."""
-POOL_MINIMUM = (2, 3)
-"""The smallest pool worth running per engine: 2 kept open, 3 more under load."""
+POOL_MINIMUM = (1, 2)
+"""The smallest pool per engine: 1 kept open, 2 more under load. Small, because most of a
+worker's engines are nearly idle (jobs opens only on prompt-optimization requests, auth runs
+one short query per request), and it lets the default `maxReplicas` (4) fit the smallest
+database of either engine with basic-auth (db.t4g.small MySQL: 5 tasks of 2 workers)."""
 
 
 def server_engines(backend_store: bool, auth_tables: bool) -> int:
@@ -46,20 +49,23 @@ def pool_per_engine(
     """(pool_size, max_overflow) per engine so that `servers` tasks/instances of `workers`
     worker processes with `engines` engines each stay within `budget` connections:
     servers x workers x engines x (pool_size + max_overflow) <= budget. About a third kept
-    open, the rest overflow, at most the image's 10 + 20. None when even the minimum pool
-    (2 + 3) does not fit."""
+    open (at least 2 from 5 up), the rest overflow, at most the image's 10 + 20. None when
+    even the minimum pool (1 + 2) does not fit."""
     for name, value in (("servers", servers), ("workers", workers), ("engines", engines)):
         if value < 1:
             raise ValueError(f"{name}: {value} must be at least 1")
     per_engine = min(POOL_PER_ENGINE_MAX, budget // (servers * workers * engines))
     if per_engine < sum(POOL_MINIMUM):
         return None
-    pool_size = max(POOL_MINIMUM[0], per_engine // 3)
+    # A third kept open; at least 2 where that still leaves the 2 overflow (5 -> 2 + 3),
+    # else the minimum's 1 (3 -> 1 + 2, 4 -> 2 + 2).
+    kept_at_least = max(POOL_MINIMUM[0], min(2, per_engine - POOL_MINIMUM[1]))
+    pool_size = max(kept_at_least, per_engine // 3)
     return pool_size, per_engine - pool_size
 
 
 def servers_that_fit(budget: int, workers: int, engines: int) -> int:
-    """The most tasks/instances whose minimum pools (2 + 3 per engine) fit `budget`."""
+    """The most tasks/instances whose minimum pools (1 + 2 per engine) fit `budget`."""
     return budget // (sum(POOL_MINIMUM) * workers * engines)
 
 

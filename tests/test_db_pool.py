@@ -35,7 +35,8 @@ def test_pool_per_engine_keeps_every_engine_within_the_budget() -> None:
                         continue
                     assert servers <= fits
                     assert db_pool.connections_at_most(servers, workers, engines, pool) <= budget
-                    assert pool >= (2, 3) and sum(pool) <= db_pool.POOL_PER_ENGINE_MAX
+                    assert pool >= db_pool.POOL_MINIMUM and sum(pool) <= db_pool.POOL_PER_ENGINE_MAX
+                    assert pool[0] <= pool[1]
     # The old one-engine budget gave 181 // 8 = 22 (7 + 15) to each of 4 engines: 704
     # connections at full load against a budget of 181.
     assert db_pool.connections_at_most(4, 2, 4, (7, 15)) == 704

@@ -133,7 +133,7 @@ def db_connection_budget(tier: str) -> int:
 
 def max_instances_that_fit(tier: str, workers: int, engines: int) -> int:
     """The most instances of `workers` workers x `engines` engines whose minimum pools
-    (2 + 3 per engine) fit."""
+    (1 + 2 per engine) fit."""
     return servers_that_fit(db_connection_budget(tier), workers, engines)
 
 
@@ -141,7 +141,7 @@ def db_pool_settings(tier: str, max_instances: int, workers: int, engines: int) 
     """(pool_size, max_overflow) per engine so that `max_instances` instances of `workers`
     uvicorn workers, each with `engines` SQLAlchemy engines on the database
     (`db_pool.server_engines`), stay within the tier's `max_connections` less the reserve.
-    ValueError naming max_instances when even the minimum pool (2 + 3) does not fit, with
+    ValueError naming max_instances when even the minimum pool (1 + 2) does not fit, with
     the largest count that does."""
     if max_instances < 1 or workers < 1:
         raise ValueError(f"max_instances ({max_instances}) and workers ({workers}) must be >= 1")

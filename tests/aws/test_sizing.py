@@ -67,7 +67,7 @@ def test_db_pool_settings_shrink_with_scale_and_fit_every_time(engine: str, engi
                     continue
                 assert previous[size] != (0, 0), (size, max_replicas, workers)
                 assert pool <= previous[size][0] and overflow <= previous[size][1]
-                assert 2 <= pool <= 10 and 3 <= overflow <= 20 and pool <= overflow
+                assert 1 <= pool <= 10 and 2 <= overflow <= 20 and pool <= overflow
                 budget = sizing.db_connection_budget(engine, size)
                 assert max_replicas * workers * engines * (pool + overflow) <= budget
                 previous[size] = (pool, overflow)
@@ -77,19 +77,20 @@ def test_db_pool_settings_shrink_with_scale_and_fit_every_time(engine: str, engi
 
 
 def test_db_pool_settings_refuse_too_many_replicas_for_the_size() -> None:
-    # 5 tasks x 2 workers x 4 engines x (2 + 3) = 200 > 181 (202 minus a reserve of 21).
+    # 8 tasks x 2 workers x 4 engines x (1 + 2) = 192 > 181 (202 minus a reserve of 21).
     assert sizing.db_pool_settings("postgresql", "small", 4, 2, 4) == (2, 3)
+    assert sizing.db_pool_settings("postgresql", "small", 7, 2, 4) == (1, 2)
     with pytest.raises(
         ValueError,
-        match=r"^max_replicas: 5 tasks x 2 workers x 4 database engines need at least 200 "
-        r"database connections \(pool 2 \+ overflow 3 per engine\), but size 'small' "
+        match=r"^max_replicas: 8 tasks x 2 workers x 4 database engines need at least 192 "
+        r"database connections \(pool 1 \+ overflow 2 per engine\), but size 'small' "
         r"\(db\.t4g\.small, postgresql\) allows about 181 after the reserve; allowed: "
-        r"max_replicas <= 4 for size 'small', or a larger size \(medium, large\)$",
+        r"max_replicas <= 7 for size 'small', or a larger size \(medium, large\)$",
     ):
-        sizing.db_pool_settings("postgresql", "small", 5, 2, 4)
-    # Counting one engine (the old budget) let 18 such tasks through: 4x the connections.
-    assert sizing.max_replicas_that_fit("postgresql", "small", 2, 1) == 18
-    with pytest.raises(ValueError, match=r"max_replicas <= 9 for size 'large'$"):
+        sizing.db_pool_settings("postgresql", "small", 8, 2, 4)
+    # The default maxReplicas (4) fits the smallest MySQL with basic-auth too.
+    assert sizing.max_replicas_that_fit("mysql", "small", 2, 4) == 5
+    with pytest.raises(ValueError, match=r"max_replicas <= 15 for size 'large'$"):
         sizing.db_pool_settings("mysql", "large", 100, 8, 3)
     with pytest.raises(ValueError, match=r"^size: "):
         sizing.db_pool_settings("mysql", "huge", 4, 2, 3)

@@ -853,20 +853,20 @@ def test_database_pool_budgeted_in_the_container_environment(
 def test_too_many_replicas_for_the_database_fails_before_any_resource() -> None:
     mocks = harness.new_mocks()
     with pytest.raises(pulumi.RunError) as raised:
-        harness.run_program(config={"cloud": "aws", "maxReplicas": "5"}, mocks=mocks)
+        harness.run_program(config={"cloud": "aws", "maxReplicas": "8"}, mocks=mocks)
     assert str(raised.value) == (
-        "mlflow:maxReplicas: invalid value 5 with dbSize 'small' (postgresql, 2 workers per "
+        "mlflow:maxReplicas: invalid value 8 with dbSize 'small' (postgresql, 2 workers per "
         "task, 4 database engines per worker): the database cannot hold that many connection "
-        "pools; allowed: 4 or fewer, or a larger mlflow:dbSize"
+        "pools; allowed: 7 or fewer, or a larger mlflow:dbSize"
     )
     assert mocks.resources == []
-    # 4 fits: the same stack evaluates.
-    harness.run_program(config={"cloud": "aws", "maxReplicas": "4"}, mocks=harness.new_mocks())
+    # 7 fits: the same stack evaluates.
+    harness.run_program(config={"cloud": "aws", "maxReplicas": "7"}, mocks=harness.new_mocks())
     # artifacts-only: the auth tables' small PostgreSQL, one engine per worker.
     mocks = harness.new_mocks()
-    with pytest.raises(pulumi.RunError, match=r"allowed: 18 or fewer$"):
+    with pytest.raises(pulumi.RunError, match=r"allowed: 30 or fewer$"):
         harness.run_program(
-            config={"cloud": "aws", "scenario": "artifacts-only", "maxReplicas": "19"},
+            config={"cloud": "aws", "scenario": "artifacts-only", "maxReplicas": "31"},
             mocks=mocks,
         )
     assert mocks.resources == []
@@ -875,10 +875,13 @@ def test_too_many_replicas_for_the_database_fails_before_any_resource() -> None:
 def test_mysql_with_auth_is_deployed() -> None:
     # The image runs basic-auth on MySQL (it creates MLflow's initial auth tables with unique
     # constraint names, mlflow/mlflow#10964): AWS's default auth-on works with dbEngine=mysql
-    # (3 tasks: a small MySQL holds 137 connections for 4 engines x 2 workers x 5 each).
-    result = run(dbEngine="mysql", maxReplicas="3")
+    # at the default maxReplicas (4 tasks: a small MySQL holds 137 connections, and 4 tasks x
+    # 2 workers x 4 engines x (2 + 2) = 128).
+    result = run(dbEngine="mysql")
     env = environment(result)
     assert env["AUTH_ENABLED"] == "true" and env["DB_ENGINE"] == "mysql"
+    assert env["MLFLOW_SQLALCHEMYSTORE_POOL_SIZE"] == "2"
+    assert env["MLFLOW_SQLALCHEMYSTORE_MAX_OVERFLOW"] == "2"
     assert "AUTH_PASSWORD" in secret_refs(result)
 
 

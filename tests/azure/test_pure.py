@@ -205,7 +205,8 @@ def test_database_pool_budget() -> None:
     assert sizing.db_pool("postgresql", "small", 4, 2, 4) == (4, 8)
     assert sizing.db_pool("postgresql", "small", 1, 2, 3) == (10, 20)  # the image's default
     assert sizing.db_pool("postgresql", "small", 9, 2, 4) == (2, 3)  # 386 // 72 = 5
-    assert sizing.max_replicas_that_fit("postgresql", "small", 2, 4) == 9
-    assert sizing.max_replicas_that_fit("mysql", "large", 2, 3) == (2731 - 274) // 30
-    with pytest.raises(ValueError, match=r"^max_replicas: 10 .* allowed: 9 or fewer"):
-        sizing.db_pool("postgresql", "small", 10, 2, 4)
+    assert sizing.db_pool("postgresql", "small", 16, 2, 4) == (1, 2)  # 386 // 128 = 3
+    assert sizing.max_replicas_that_fit("postgresql", "small", 2, 4) == 16
+    assert sizing.max_replicas_that_fit("mysql", "large", 2, 3) == (2731 - 274) // 18
+    with pytest.raises(ValueError, match=r"^max_replicas: 17 .* allowed: 16 or fewer"):
+        sizing.db_pool("postgresql", "small", 17, 2, 4)

@@ -603,7 +603,7 @@ INVALID = [
     ({"dbHighAvailability": "true"}, "mlflow:dbHighAvailability", "burstable"),
     ({"dbBackupRetentionDays": "3"}, "mlflow:dbBackupRetentionDays", "7 to 35"),
     ({"logRetentionDays": "14"}, "mlflow:logRetentionDays", "30 to 730"),
-    ({"maxReplicas": "10"}, "mlflow:maxReplicas", "9 or fewer"),
+    ({"maxReplicas": "17"}, "mlflow:maxReplicas", "16 or fewer"),
     ({"vnetCidr": "10.0.0.0/24"}, "mlflow:vnetCidr", "/16 to /22"),
     ({"appsSubnetId": "subnet-1"}, "mlflow:appsSubnetId", "subnet resource id"),
     ({"appsSubnetId": SUBNETS + "apps"}, "mlflow:dbSubnetId", "(unset)"),

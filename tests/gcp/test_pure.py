@@ -143,7 +143,7 @@ def test_pools_fit_the_connection_limit_at_max_instances(engines: int) -> None:
                 continue
             total = instances * workers * engines * (pool + overflow)
             assert total <= sizing.db_connection_budget(tier) < sizing.db_max_connections(tier)
-            assert pool >= 2 and pool + overflow <= 30
+            assert pool >= 1 and overflow >= 2 and pool + overflow <= 30
 
 
 def test_pool_budget_counts_every_engine() -> None:
@@ -151,9 +151,10 @@ def test_pool_budget_counts_every_engine() -> None:
     # with 4 engines (tracking, registry, jobs, auth): 180 // 8 = 22 per engine.
     assert sizing.db_pool_settings("db-custom-1-3840", 1, 2, 4) == (7, 15)
     assert sizing.db_pool_settings("db-custom-1-3840", 4, 2, 4) == (2, 3)  # 180 // 32 = 5
-    with pytest.raises(ValueError, match=r"x 4 database engines .* allowed: 4 or fewer$"):
-        sizing.db_pool_settings("db-custom-1-3840", 5, 2, 4)
-    assert sizing.max_instances_that_fit("db-custom-1-3840", 2, 3) == 6  # no auth: 180 // 30
+    assert sizing.db_pool_settings("db-custom-1-3840", 7, 2, 4) == (1, 2)  # 180 // 56 = 3
+    with pytest.raises(ValueError, match=r"x 4 database engines .* allowed: 7 or fewer$"):
+        sizing.db_pool_settings("db-custom-1-3840", 8, 2, 4)
+    assert sizing.max_instances_that_fit("db-custom-1-3840", 2, 3) == 10  # no auth: 180 // 18
 
 
 def test_transaction_logs_at_most_seven_days() -> None:
