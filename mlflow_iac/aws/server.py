@@ -1,7 +1,5 @@
 """`MlflowServer`: the AWS deployment of one MLflow scenario, wired from the four components."""
 
-from __future__ import annotations
-
 from collections.abc import Mapping, Sequence
 from typing import Any, TypedDict
 

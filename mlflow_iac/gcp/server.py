@@ -1,7 +1,5 @@
 """`MlflowServer`: the GCP deployment of one MLflow scenario, wired from the components."""
 
-from __future__ import annotations
-
 from collections.abc import Mapping, Sequence
 from typing import TypedDict
 
