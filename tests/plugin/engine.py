@@ -41,6 +41,20 @@ HOST_START_TIMEOUT = 30.0
 """Seconds a provider host may take to print its port (it starts in about 0.6 s here)."""
 
 
+FEATURES = [
+    resource_pb2.RESOURCE_MONITOR_FEATURE_SECRETS,
+    resource_pb2.RESOURCE_MONITOR_FEATURE_RESOURCE_REFERENCES,
+    resource_pb2.RESOURCE_MONITOR_FEATURE_ALIAS_SPECS,
+    resource_pb2.RESOURCE_MONITOR_FEATURE_DELETED_WITH,
+    resource_pb2.RESOURCE_MONITOR_FEATURE_TRANSFORMS,
+    resource_pb2.RESOURCE_MONITOR_FEATURE_INVOKE_TRANSFORMS,
+    resource_pb2.RESOURCE_MONITOR_FEATURE_PARAMETERIZATION,
+]
+"""What the fake monitor supports: as the SDK's MockMonitor, everything but output values,
+so inputs arrive as plain values (secrets wrapped) for the mocks, exactly as under
+`harness.run_program`."""
+
+
 def plugin_dir(cloud: str) -> str:
     return str(harness.ROOT / "provider" / f"mlflow-{cloud}")
 
@@ -107,7 +121,7 @@ def _read_port(process: subprocess.Popen[bytes]) -> int:
     return int(line.decode().strip())
 
 
-def _to_dict(struct: struct_pb2.Struct) -> dict[str, Any]:
+def to_dict(struct: struct_pb2.Struct) -> dict[str, Any]:
     """A wire Struct as plain values: secrets stay `{sig: ..., value: ...}` wrappers, as the
     SDK's mock monitor hands them to `Mocks.new_resource`."""
     return json_format.MessageToDict(struct)
@@ -154,7 +168,7 @@ class FakeEngine(resource_pb2_grpc.ResourceMonitorServicer, engine_pb2_grpc.Engi
             pulumi.runtime.MockResourceArgs(
                 typ=request.type,
                 name=request.name,
-                inputs=_to_dict(request.object),
+                inputs=to_dict(request.object),
                 provider=request.provider,
                 custom=request.custom,
             )
@@ -164,13 +178,13 @@ class FakeEngine(resource_pb2_grpc.ResourceMonitorServicer, engine_pb2_grpc.Engi
         )
 
     def RegisterResourceOutputs(self, request, context):  # noqa: N802  # the gRPC method's name
-        self.outputs[request.urn] = _to_dict(request.outputs)
+        self.outputs[request.urn] = to_dict(request.outputs)
         return empty_pb2.Empty()
 
     def Invoke(self, request, context):  # noqa: N802  # the gRPC method's name
         result, failures = self.mocks.call(
             pulumi.runtime.MockCallArgs(
-                token=request.tok, args=_to_dict(request.args), provider=request.provider
+                token=request.tok, args=to_dict(request.args), provider=request.provider
             )
         )
         assert not failures
@@ -179,9 +193,15 @@ class FakeEngine(resource_pb2_grpc.ResourceMonitorServicer, engine_pb2_grpc.Engi
         return response
 
     def SupportsFeature(self, request, context):  # noqa: N802  # the gRPC method's name
-        # As the SDK's MockMonitor: everything but output values, so inputs arrive as plain
-        # values (secrets wrapped) for the mocks, exactly as under `harness.run_program`.
-        return resource_pb2.SupportsFeatureResponse(hasSupport=request.id != "outputValues")
+        supported = {resource_pb2.ResourceMonitorFeature.Name(f) for f in FEATURES}
+        name = "RESOURCE_MONITOR_FEATURE_" + "".join(
+            "_" + c if c.isupper() else c.upper() for c in request.id
+        )
+        return resource_pb2.SupportsFeatureResponse(hasSupport=name in supported)
+
+    def GetDeploymentInfo(self, request, context):  # noqa: N802  # the gRPC method's name
+        # The same feature list as SupportsFeature answers (the SDK asks this one first).
+        return resource_pb2.DeploymentInfo(supportedFeatures=FEATURES)
 
     def RegisterPackage(self, request, context):  # noqa: N802  # the gRPC method's name
         return resource_pb2.RegisterPackageResponse(ref=f"{request.name}-ref")
