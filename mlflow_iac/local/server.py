@@ -7,6 +7,11 @@ Service on private Docker networks for one MLflow scenario.
 | direct (4) | PostgreSQL / MySQL | private, S3 API also on 127.0.0.1:s3Port for clients | 127.0.0.1:localPort |
 | proxied (5) | PostgreSQL / MySQL | private | 127.0.0.1:localPort |
 | artifacts-only (6) | - | private | 127.0.0.1:localPort |
+
+The component package `mlflow-local` (provider/, `mlflow_iac.plugin`) builds its schema from
+`MlflowServerArgs` and the output annotations at run time, so this module keeps real
+annotations (no `from __future__ import annotations`) and types only the analyzer accepts:
+scalars, `Sequence[str]`, `Mapping[str, ...]`, `X | None`, `pulumi.Input`/`pulumi.Output`.
 """
 
 from collections.abc import Mapping, Sequence

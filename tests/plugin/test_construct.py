@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import inspect
 from collections import Counter
+from collections.abc import Callable
 from typing import Any
 
+import grpc
 import pulumi
 import pytest
 from google.protobuf import struct_pb2
-from pulumi.runtime.proto import provider_pb2
+from pulumi.runtime.proto import errors_pb2, provider_pb2, status_pb2
 
 from mlflow_iac import plugin
 from tests import harness
@@ -51,6 +53,8 @@ SCENARIOS: list[tuple[str, dict[str, Any]]] = [
             "allowed_hosts": ["mlflow.example.com"],
         },
     ),
+    ("gcp", {"scenario": "proxied", "image": "europe-docker.pkg.dev/p/r/mlflow:1"}),
+    ("azure", {"scenario": "direct", "location": "westeurope", "image": "example.azurecr.io/m:1"}),
     ("local", {"scenario": "proxied", "auth_enabled": True, "admin_password": PASSWORD}),
     ("local", {"scenario": "direct", "db_engine": "mysql"}),
 ]
@@ -81,9 +85,11 @@ def unwrap(value: Any) -> tuple[Any, bool]:
     return value, False
 
 
-def hosted(cloud: str, args: dict[str, Any]) -> tuple[engine.FakeEngine, Any]:
+def hosted(
+    cloud: str, args: dict[str, Any], fake: engine.FakeEngine | None = None
+) -> tuple[engine.FakeEngine, Any]:
     """Construct `MlflowServer` of `cloud` through its provider host."""
-    fake = engine.FakeEngine(harness.RecordingMocks())
+    fake = fake or engine.FakeEngine(harness.RecordingMocks())
     with engine.serve(fake) as address, engine.start_host(cloud, address) as host:
         stub = host.stub()
         stub.Configure(
@@ -133,7 +139,10 @@ def reference(cloud: str, args: dict[str, Any]) -> tuple[harness.ProgramResult, 
 @pytest.mark.parametrize(
     ("cloud", "args"), SCENARIOS, ids=[f"{c}-{a['scenario']}" for c, a in SCENARIOS]
 )
-def test_construct_registers_what_the_python_component_does(cloud: str, args: dict) -> None:
+def test_construct_registers_what_the_python_component_does(
+    cloud: str, args: dict, cloud_mocks: Callable[[str], None]
+) -> None:
+    cloud_mocks(cloud)
     assert_hosted_matches_python(cloud, args)
 
 
@@ -155,7 +164,41 @@ def assert_hosted_matches_python(cloud: str, args: dict[str, Any]) -> None:
     known = {k: v for k, v in values.items() if v is not None}
     assert {k: v for k, (v, _) in state.items()} == known
     assert {k for k, (_, secret) in state.items() if secret} == secrets
-    if args.get("admin_password") or cloud == "aws":
+    if args.get("auth_enabled", cloud != "local"):
         assert "adminPassword" in secrets
     # The component registered its outputs, under their Python names.
     assert {camel(k) for k in fake.outputs[response.urn]} == set(known)
+
+
+@pytest.mark.parametrize(
+    ("cloud", "args", "message"),
+    [
+        ("aws", {"scenario": "bogus", "image": "i"}, "scenario: 'bogus' is not one of"),
+        ("azure", {"image": "i"}, "Missing required input 'location'"),
+    ],
+)
+def test_bad_input_is_refused_before_any_child(
+    cloud: str, args: dict, message: str, cloud_mocks: Callable[[str], None]
+) -> None:
+    """The caller gets the component's (or the schema's) one-line error; nothing exists."""
+    cloud_mocks(cloud)
+    fake = engine.FakeEngine(harness.RecordingMocks())
+    with pytest.raises(grpc.RpcError) as caught:
+        hosted(cloud, args, fake)
+    assert message in error_text(caught.value)
+    assert fake.registered == []
+
+
+def error_text(error: grpc.RpcError) -> str:
+    """What the engine shows of a failed Construct: the details, and the property errors the
+    host packs into the trailing metadata (google.rpc.Status with InputPropertiesError)."""
+    call: Any = error  # an RpcError raised by a stub is also a grpc.Call
+    texts = [call.details() or ""]
+    for key, value in call.trailing_metadata() or ():
+        if key == "grpc-status-details-bin":
+            status = status_pb2.Status.FromString(value)
+            for detail in status.details:
+                errors = errors_pb2.InputPropertiesError()
+                if detail.Unpack(errors):
+                    texts += [f"{e.property_path}: {e.reason}" for e in errors.errors]
+    return "\n".join(texts)

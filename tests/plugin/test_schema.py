@@ -15,10 +15,12 @@ import itertools
 import json
 import typing
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import pulumi
 import pytest
+import yaml
 from pulumi.runtime.proto import provider_pb2
 
 from mlflow_iac import plugin
@@ -117,6 +119,8 @@ def hosted(request: pytest.FixtureRequest) -> tuple[str, type, dict[str, Any]]:
 
 def test_package(hosted: tuple[str, type, dict[str, Any]]) -> None:
     cloud, component, schema = hosted
+    manifest = yaml.safe_load((Path(engine.plugin_dir(cloud)) / "PulumiPlugin.yaml").read_text())
+    assert manifest == {"runtime": "python"}
     assert schema["name"] == f"mlflow-{cloud}"
     assert schema["namespace"] == plugin.NAMESPACE
     assert schema["version"] == plugin.version()

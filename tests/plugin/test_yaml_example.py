@@ -6,6 +6,7 @@ resource constructed through the host against the fake engine with the example's
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -90,7 +91,10 @@ def test_outputs_read_existing_properties(program: dict[str, Any], schemas: dict
         assert ref.group(2) in spec["properties"], output
 
 
-def test_the_example_constructs(program: dict[str, Any]) -> None:
+def test_the_example_constructs(
+    program: dict[str, Any], cloud_mocks: Callable[[str], None]
+) -> None:
+    cloud_mocks("aws")
     (resource,) = program["resources"].values()
     args: dict[str, Any] = {}
     for key, value in resource["properties"].items():
