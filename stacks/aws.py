@@ -7,7 +7,6 @@ settings (region, default tags) are the caller's: `pulumi config set aws:region 
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pulumi
@@ -23,9 +22,6 @@ from stacks.config import (
     NAMESPACE,
     StackConfig,
 )
-
-DOCKER_CONTEXT = Path(__file__).resolve().parent.parent / "docker"
-"""Build context of the mlflow-server image."""
 
 
 def deploy(config: StackConfig) -> dict[str, Any]:
@@ -95,7 +91,6 @@ def deploy(config: StackConfig) -> dict[str, Any]:
             "public_subnet_ids": network.public_subnet_ids,
             "private_subnet_ids": network.private_subnet_ids,
             "deletion_protection": config.deletion_protection,
-            "image_context": str(DOCKER_CONTEXT),
             "tags": dict(config.tags),
         },
     )

@@ -8,7 +8,6 @@ The region is the provider's `azure-native:location`, checked with the config.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pulumi
@@ -34,8 +33,6 @@ from stacks.config import (
     StackConfig,
 )
 
-DOCKER_CONTEXT = Path(__file__).resolve().parent.parent / "docker"
-"""Build context of the mlflow-server image."""
 LARGE_UPLOAD_BYTES = 100 * 1024 * 1024
 """Proxied uploads from this size go as multipart: parts straight to Blob Storage with
 SAS URLs the server signs, so no single request through the ingress (240 s limit) carries
@@ -136,7 +133,6 @@ def deploy(config: StackConfig) -> dict[str, Any]:
             "apps_subnet_id": azure.apps_subnet_id,
             "db_subnet_id": azure.db_subnet_id,
             "deletion_protection": config.deletion_protection,
-            "image_context": str(DOCKER_CONTEXT),
             "tags": dict(config.tags),
         },
     )

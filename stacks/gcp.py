@@ -8,7 +8,6 @@ by `stacks.config` before any resource).
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pulumi
@@ -17,8 +16,6 @@ from mlflow_iac.gcp import MlflowServer
 from mlflow_iac.gcp.sizing import db_tier, max_instances_that_fit, server_workers, tier_problem
 from stacks.config import K_DB_SIZE, K_DB_TIER, K_MAX_REPLICAS, NAMESPACE, StackConfig
 
-DOCKER_CONTEXT = Path(__file__).resolve().parent.parent / "docker"
-"""Build context of the mlflow-server image."""
 MULTIPART_CHUNK_BYTES = 16 * 1024 * 1024
 """Proxied uploads from this size on go in parts of this size, each a request far below
 Cloud Run's 32 MiB limit on HTTP/1 request bodies (MLflow's default minimum is 500 MB)."""
@@ -82,7 +79,6 @@ def deploy(config: StackConfig) -> dict[str, Any]:
             "iap_members": gcp.iap_members,
             "client_key": artifacts.create_client_access_key,
             "deletion_protection": config.deletion_protection,
-            "image_context": str(DOCKER_CONTEXT),
             "tags": dict(config.tags),
         },
     )

@@ -103,7 +103,8 @@ class MlflowServerArgs(TypedDict, total=False):
     """Protect the database (RDS deletion protection, final snapshot), the bucket (Pulumi
     protect) and the ECR repository (no force delete). Default True."""
     image_context: str
-    """Docker build context of the mlflow-server image (the repository's docker/)."""
+    """Docker build context of the mlflow-server image. Default: the context packaged with
+    mlflow-iac (`mlflow_iac.image.default_context()`)."""
     image: str | None
     """A prebuilt image reference instead of building one."""
     tags: Mapping[str, str]
@@ -379,7 +380,4 @@ def _image_args(args: MlflowServerArgs) -> tuple[str | None, str | None]:
     image = args.get("image")
     if image:
         return image, None
-    context = args.get("image_context")
-    if not context:
-        raise ValueError("image_context: required unless image is given")
-    return None, context
+    return None, args.get("image_context")

@@ -40,7 +40,7 @@ from mlflow_iac.environment import (
     ServerEnvironment,
     server_environment,
 )
-from mlflow_iac.image import context_digest
+from mlflow_iac.image import build_context, context_digest
 
 CONTAINER_NAME = "mlflow"
 EXECUTION_POLICY_ARN = "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"
@@ -134,8 +134,9 @@ class ServiceArgs(TypedDict, total=False):
     log_retention_days: int
     """CloudWatch log retention. Default 30."""
     image_context: str
-    """Docker build context of the mlflow-server image (the repository's docker/ folder);
-    the image is built and pushed to a new ECR repository. Required unless `image`."""
+    """Docker build context of the mlflow-server image, built and pushed to a new ECR repository.
+    Default: the context packaged with mlflow-iac (`mlflow_iac.image.default_context()`).
+    Not with `image`."""
     image: str | None
     """A prebuilt image reference instead (no ECR repository, no build)."""
     deletion_protection: bool
@@ -237,7 +238,7 @@ class Service(pulumi.ComponentResource):
         self.image: docker_build.Image | None = None
         if args.get("image"):
             return pulumi.Output.from_input(args.get("image") or "")
-        return self._build_image(name, Path(args.get("image_context") or ""))
+        return self._build_image(name, build_context(args.get("image_context")))
 
     def _load_balancer(
         self, name: str, args: ServiceArgs
@@ -762,8 +763,6 @@ def _validate(args: ServiceArgs) -> dict[str, Any]:
     for field in ("database_password_value_from", "database_secret_arn"):
         if has_database and args.get(field) is None:
             raise ValueError(f"{field}: required with database")
-    if not args.get("image") and not args.get("image_context"):
-        raise ValueError("image_context: required unless image is given")
     if args.get("image") and args.get("image_context"):
         raise ValueError("image_context: not with image (a prebuilt image is not built)")
     auth = args.get("auth_enabled", False)

@@ -91,7 +91,8 @@ class MlflowServerArgs(TypedDict, total=False):
     deletion_protection: bool
     """Locks, Pulumi `protect` and vault purge protection. Default True."""
     image_context: str
-    """Docker build context of the mlflow-server image (the repository's docker/)."""
+    """Docker build context of the mlflow-server image. Default: the context packaged with
+    mlflow-iac (`mlflow_iac.image.default_context()`)."""
     image: str | None
     """A prebuilt image reference instead of building one."""
     tags: Mapping[str, str]
@@ -363,8 +364,6 @@ def _validate(args: MlflowServerArgs) -> tuple[str, str | None, bool]:
     auth = args.get("auth_enabled", has_database)
     if auth and not has_database:
         raise ValueError("auth_enabled: basic-auth needs a tracking server, not artifacts-only")
-    if not args.get("image") and not args.get("image_context"):
-        raise ValueError("image_context: required unless image is given")
     # What the children would refuse, refused here: no half-built server.
     if has_database:
         size = args.get("db_size", "small")

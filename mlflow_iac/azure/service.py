@@ -4,7 +4,6 @@ environment, running as the managed identity, with Key Vault secret references."
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any, Required, TypedDict
 
 import pulumi
@@ -28,7 +27,7 @@ from mlflow_iac.azure.sizing import (
     server_workers,
 )
 from mlflow_iac.environment import DEFAULT_PORT, DatabaseEndpoint, server_environment
-from mlflow_iac.image import context_digest
+from mlflow_iac.image import build_context, context_digest
 from mlflow_iac.vocabulary import CLOUD_SCENARIOS
 
 CONTAINER_NAME = "mlflow"
@@ -95,8 +94,9 @@ class ServiceArgs(TypedDict, total=False):
     log_retention_days: int
     """Log Analytics retention, 30 to 730. Default 30."""
     image_context: str
-    """Docker build context (the repository's docker/): built and pushed to a new registry.
-    Required unless `image`."""
+    """Docker build context of the mlflow-server image, built and pushed to a new registry.
+    Default: the context packaged with mlflow-iac (`mlflow_iac.image.default_context()`).
+    Not with `image`."""
     image: str | None
     """A prebuilt image reference instead (no registry, no build)."""
     tags: Mapping[str, str]
@@ -169,7 +169,7 @@ class Service(pulumi.ComponentResource):
         if args.get("image"):
             return pulumi.Output.from_input(args.get("image") or "")
         name, child = self._name, pulumi.ResourceOptions(parent=self)
-        context = Path(args.get("image_context") or "")
+        context = build_context(args.get("image_context"))
         self.registry = containerregistry.Registry(
             f"{name}-registry",
             registry_name=pulumi.Output.from_input(args["name_suffix"]).apply(
@@ -451,8 +451,8 @@ def _validate(args: ServiceArgs) -> dict[str, Any]:
             raise ValueError(f"{required}: required")
     if args.get("database") is not None and args.get("database_password_secret_uri") is None:
         raise ValueError("database_password_secret_uri: required with database")
-    if bool(args.get("image")) == bool(args.get("image_context")):
-        raise ValueError("image_context: required unless image is given, not with it")
+    if args.get("image") and args.get("image_context"):
+        raise ValueError("image_context: not with image (a prebuilt image is not built)")
     auth = args.get("auth_enabled", False)
     if auth and args.get("admin_password") is None:
         raise ValueError("admin_password: required with auth_enabled")

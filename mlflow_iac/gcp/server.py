@@ -84,7 +84,8 @@ class MlflowServerArgs(TypedDict, total=False):
     deletion_protection: bool
     """Protect the database, the bucket and the Cloud Run service. Default True."""
     image_context: str
-    """Docker build context of the mlflow-server image (the repository's docker/)."""
+    """Docker build context of the mlflow-server image. Default: the context packaged with
+    mlflow-iac (`mlflow_iac.image.default_context()`)."""
     image: str | None
     """A prebuilt image reference instead of building one."""
     tags: Mapping[str, str]
@@ -140,8 +141,6 @@ class MlflowServer(pulumi.ComponentResource):
             raise ValueError("client_key, client_members: only with scenario 'direct'")
         if args.get("db_private") and not has_database:
             raise ValueError("db_private: only with a database (direct, proxied)")
-        if not args.get("image") and not args.get("image_context"):
-            raise ValueError("image_context: required unless image is given")
         labels = gcp_labels(dict(args.get("tags") or {}))
         super().__init__("mlflow-gcp:index:MlflowServer", name, None, opts)
         self._child = pulumi.ResourceOptions(parent=self)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any, Required, TypedDict
 
 import pulumi
@@ -34,7 +33,7 @@ from mlflow_iac.gcp.sizing import (
     server_workers,
     tier_problem,
 )
-from mlflow_iac.image import context_digest
+from mlflow_iac.image import build_context, context_digest
 from mlflow_iac.vocabulary import CLOUD_SCENARIOS
 
 REQUEST_TIMEOUT = "3600s"
@@ -107,8 +106,9 @@ class ServiceArgs(TypedDict, total=False):
     deletion_protection: bool
     """Cloud Run deletion protection. Default True."""
     image_context: str
-    """Docker build context (the repository's docker/): built and pushed to a new Artifact
-    Registry repository. Required unless `image`."""
+    """Docker build context of the mlflow-server image, built and pushed to a new Artifact Registry repository.
+    Default: the context packaged with mlflow-iac (`mlflow_iac.image.default_context()`).
+    Not with `image`."""
     image: str | None
     """A prebuilt image reference instead (no repository, no build)."""
     tags: Mapping[str, str]
@@ -190,7 +190,7 @@ class Service(pulumi.ComponentResource):
     ) -> pulumi.Output[str]:
         if args.get("image"):
             return pulumi.Output.from_input(args.get("image") or "")
-        context = Path(args.get("image_context") or "")
+        context = build_context(args.get("image_context"))
         repository_id = physical_name(pulumi.get_project(), pulumi.get_stack(), name)
         self.repository = artifactregistry.Repository(
             f"{name}-repo",
@@ -415,8 +415,8 @@ def _validate(args: ServiceArgs) -> dict[str, Any]:
     for required in ("artifact_url", "service_account_email", "secrets"):
         if args.get(required) is None:
             raise ValueError(f"{required}: required")
-    if bool(args.get("image")) == bool(args.get("image_context")):
-        raise ValueError("image, image_context: exactly one is required")
+    if args.get("image") and args.get("image_context"):
+        raise ValueError("image, image_context: not both (a prebuilt image is not built)")
     if (args.get("vpc_subnet") is None) != (args.get("vpc_network") is None):
         raise ValueError("vpc_network, vpc_subnet: both or neither")
     auth = args.get("auth_enabled", False)

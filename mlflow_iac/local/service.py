@@ -14,13 +14,13 @@ command line or a log; in Pulumi's state they are encrypted secrets.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Required, TypedDict
 
 import pulumi
 import pulumi_docker as docker
 import pulumi_docker_build as docker_build
 
+from mlflow_iac.image import default_context
 from mlflow_iac.local.docker_args import (
     container_labels,
     env_list,
@@ -35,7 +35,6 @@ from mlflow_iac.local.secrets import (
 )
 from mlflow_iac.local.settings import ServiceSettings, service_settings
 
-DOCKER_CONTEXT = Path(__file__).resolve().parents[2] / "docker"
 """The mlflow-server image's build context in this repository."""
 HEALTH_TEST = [
     "CMD",
@@ -75,7 +74,8 @@ class ServiceArgs(TypedDict, total=False):
     (the local stack uses `mlflow-server:<stack>`); the container is replaced on every
     rebuild because the build's digest is one of its labels."""
     context: str
-    """Build context; default this repository's `docker/`."""
+    """Build context. Default: the context packaged with mlflow-iac
+    (`mlflow_iac.image.default_context()`)."""
     labels: Mapping[str, str]
     """Docker labels on the container and volume (the stack's tags)."""
 
@@ -98,7 +98,7 @@ class Service(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: ServiceArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        settings = service_settings(args, default_context=str(DOCKER_CONTEXT))
+        settings = service_settings(args, default_context=str(default_context()))
         labels = args.get("labels", {})
         super().__init__("mlflow-local:index:Service", name, None, opts)
 

@@ -81,7 +81,6 @@ CASES: list[tuple[type, dict[str, Any], str]] = [
     (Service, {**SERVICE, "scenario": "local-server"}, "scenario"),
     (Service, {**SERVICE, "task_role_arn": None}, "task_role_arn"),
     (Service, {**SERVICE, "database_secret_arn": None}, "database_secret_arn"),
-    (Service, {**SERVICE, "image": None}, "image_context"),
     (Service, {**SERVICE, "image_context": "docker"}, "image_context"),
     (Service, {**SERVICE, "auth_enabled": True}, "admin_password"),
     (Service, {**SERVICE, "replicas": 5, "max_replicas": 4}, "replicas"),
@@ -112,7 +111,6 @@ CASES: list[tuple[type, dict[str, Any], str]] = [
         "auth_database",
     ),
     (MlflowServer, {"scenario": "proxied", "client_access_key": True}, "client_access_key"),
-    (MlflowServer, {"scenario": "proxied"}, "image_context"),
     (MlflowServer, {"scenario": "proxied", "db_size": "xl", "image": "x"}, "db_size"),
     (MlflowServer, {"scenario": "proxied", "max_replicas": 19, "image": "x"}, "max_replicas"),
 ]

@@ -27,7 +27,6 @@ CASES: list[tuple[Callable[[], Any], str]] = [
         lambda: MlflowServer("m", {"scenario": "artifacts-only", "db_private": True, "image": "i"}),
         "db_private",
     ),
-    (lambda: MlflowServer("m", {"scenario": "proxied"}), "image_context"),
     (lambda: MlflowServer("m", {"tags": {"Team": "x"}, "image": "i"}), "tags"),
     (lambda: Database("d", {"engine": "oracle"}), "engine"),
     (lambda: Database("d", {"size": "huge"}), "size"),
