@@ -18,12 +18,11 @@ Only `MlflowServer` is hosted: the lower-level components take Outputs of each o
 """
 
 import importlib
-import importlib.metadata
-import tomllib
-from pathlib import Path
 
 import pulumi
 from pulumi.provider.experimental import component_provider_host
+
+import mlflow_iac
 
 CLOUDS = ("aws", "gcp", "azure", "local")
 """The clouds with a component package, one `mlflow-<cloud>` package each."""
@@ -46,16 +45,6 @@ def components(cloud: str) -> list[type[pulumi.ComponentResource]]:
     return [importlib.import_module(f"mlflow_iac.{cloud}.server").MlflowServer]
 
 
-def version() -> str:
-    """The package version: the installed `mlflow-iac` distribution's, or in a source
-    checkout that is not installed (the repository's own virtualenv) its pyproject.toml's."""
-    try:
-        return importlib.metadata.version("mlflow-iac")
-    except importlib.metadata.PackageNotFoundError:
-        pyproject = Path(__file__).resolve().parent.parent / "pyproject.toml"
-        return tomllib.loads(pyproject.read_text())["project"]["version"]
-
-
 def serve(cloud: str) -> None:
     """Run the provider host of `cloud`'s package until the engine stops it: prints the gRPC
     port on stdout, as the engine expects of a plugin (`component_provider_host`)."""
@@ -63,5 +52,5 @@ def serve(cloud: str) -> None:
         components=components(cloud),
         name=package_name(cloud),
         namespace=NAMESPACE,
-        version=version(),
+        version=mlflow_iac.__version__,
     )

@@ -23,6 +23,7 @@ import pytest
 import yaml
 from pulumi.runtime.proto import provider_pb2
 
+import mlflow_iac
 from mlflow_iac import plugin
 from tests.plugin import engine
 
@@ -123,7 +124,7 @@ def test_package(hosted: tuple[str, type, dict[str, Any]]) -> None:
     assert manifest == {"runtime": "python"}
     assert schema["name"] == f"mlflow-{cloud}"
     assert schema["namespace"] == plugin.NAMESPACE
-    assert schema["version"] == plugin.version()
+    assert schema["version"] == mlflow_iac.__version__
     # The token is the one the Python class registers (see test_construct).
     assert list(schema["resources"]) == [f"mlflow-{cloud}:index:{component.__name__}"]
     resource = schema["resources"][f"mlflow-{cloud}:index:MlflowServer"]
