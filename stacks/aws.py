@@ -13,6 +13,7 @@ import pulumi
 
 from mlflow_iac.aws import MlflowServer
 from mlflow_iac.aws.sizing import fargate_memory_sizes, max_replicas_that_fit, server_workers
+from mlflow_iac.db_pool import server_engines
 from stacks.config import (
     K_ALLOW_HTTP,
     K_DB_SIZE,
@@ -35,16 +36,20 @@ def deploy(config: StackConfig) -> dict[str, Any]:
             f"{service.cpu:g} on AWS; allowed: {', '.join(str(s) for s in sizes)}"
         )
     db = config.database
-    if db is not None:
+    if db is not None or config.auth.enabled:
+        # artifacts-only with auth: the auth tables' small PostgreSQL.
+        engine, size = (db.engine, db.size) if db is not None else ("postgresql", "small")
         workers = server_workers(service.cpu, service.memory_mb)
-        fits = max_replicas_that_fit(db.engine, db.size, workers)
+        engines = server_engines(db is not None, config.auth.enabled)
+        fits = max_replicas_that_fit(engine, size, workers, engines)
         if service.max_replicas > fits:
-            # Every worker of every task has its own connection pool (see db_pool_settings).
+            # Every engine of every worker of every task has its own pool (db_pool_settings).
             raise pulumi.RunError(
                 f"{NAMESPACE}:{K_MAX_REPLICAS}: invalid value {service.max_replicas} with "
-                f"dbSize {db.size!r} ({db.engine}, {workers} workers per task): the database "
-                f"cannot hold that many connection pools; allowed: {fits} or fewer, or a "
-                f"larger {NAMESPACE}:{K_DB_SIZE}"
+                f"dbSize {size!r} ({engine}, {workers} workers per task, {engines} database "
+                f"engines per worker): the database cannot hold that many connection pools; "
+                f"allowed: {fits} or fewer"
+                + (f", or a larger {NAMESPACE}:{K_DB_SIZE}" if db is not None else "")
             )
     if service.allow_http:
         pulumi.log.warn(
@@ -112,6 +117,7 @@ def deploy(config: StackConfig) -> dict[str, Any]:
     if config.scenario == "direct":
         outputs["clientPolicyArn"] = server.client_policy_arn
         outputs["clientRoleArn"] = server.client_role_arn
+        outputs["clientAwsConfig"] = server.client_aws_config
     if artifacts.create_client_access_key:
         outputs["clientAccessKeyId"] = server.client_access_key_id
         outputs["clientSecretAccessKey"] = pulumi.Output.secret(server.client_secret_access_key)
@@ -123,8 +129,10 @@ def deploy(config: StackConfig) -> dict[str, Any]:
 def client_environment(config: StackConfig, server: MlflowServer) -> pulumi.Output[dict[str, str]]:
     """What an MLflow client exports to use this server: secret when it carries credentials.
 
-    direct without an access key: `AWS_ROLE_ARN` names the role to assume (e.g. a profile
-    with `role_arn`); the client's own AWS credentials then reach the bucket.
+    direct without an access key: `AWS_PROFILE` names the profile of the `clientAwsConfig`
+    output, which the user appends to ~/.aws/config; boto3 then assumes the client role with
+    the `default` profile's credentials. Not `AWS_ROLE_ARN`: boto3 follows it only with a
+    web-identity token file, so clients would keep their own credentials and get 403.
     """
     env: dict[str, Any] = {"MLFLOW_TRACKING_URI": server.url}
     secret = False
@@ -138,7 +146,7 @@ def client_environment(config: StackConfig, server: MlflowServer) -> pulumi.Outp
             env["AWS_SECRET_ACCESS_KEY"] = server.client_secret_access_key
             secret = True
         else:
-            env["AWS_ROLE_ARN"] = server.client_role_arn
+            env["AWS_PROFILE"] = server.client_profile
     result = pulumi.Output.all(**env).apply(client_variables)
     return pulumi.Output.secret(result) if secret else result
 

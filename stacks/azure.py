@@ -20,6 +20,7 @@ from mlflow_iac.azure.sizing import (
     max_replicas_that_fit,
     server_workers,
 )
+from mlflow_iac.db_pool import server_engines
 from stacks.config import (
     K_DB_BACKUP,
     K_DB_HA,
@@ -75,14 +76,15 @@ def check(config: StackConfig) -> None:
         refuse(K_LOG_RETENTION, str(service.log_retention_days), problem)
     if db is not None:
         workers = server_workers(service.cpu, service.memory_mb)
-        fits = max_replicas_that_fit(db.engine, db.size, workers)
+        engines = server_engines(backend_store=True, auth_tables=config.auth.enabled)
+        fits = max_replicas_that_fit(db.engine, db.size, workers, engines)
         if service.max_replicas > fits:
-            # Every worker of every replica has its own connection pool (sizing.db_pool).
+            # Every engine of every worker of every replica has its own pool (sizing.db_pool).
             refuse(
                 K_MAX_REPLICAS,
                 str(service.max_replicas),
-                f"{fits} or fewer with dbSize "
-                f"{db.size!r} ({db.engine}, {workers} workers per replica), or a larger "
+                f"{fits} or fewer with dbSize {db.size!r} ({db.engine}, {workers} workers "
+                f"per replica, {engines} database engines per worker), or a larger "
                 f"{NAMESPACE}:{K_DB_SIZE}",
             )
         problem = high_availability_problem(db.engine, db.size, db.high_availability)

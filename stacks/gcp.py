@@ -12,6 +12,7 @@ from typing import Any
 
 import pulumi
 
+from mlflow_iac.db_pool import server_engines
 from mlflow_iac.gcp import MlflowServer
 from mlflow_iac.gcp.sizing import db_tier, max_instances_that_fit, server_workers, tier_problem
 from stacks.config import K_DB_SIZE, K_DB_TIER, K_MAX_REPLICAS, NAMESPACE, StackConfig
@@ -35,12 +36,14 @@ def deploy(config: StackConfig) -> dict[str, Any]:
                 f"{NAMESPACE}:{K_DB_TIER}: invalid value {tier!r} with {db.engine}; "
                 f"allowed: {problem}"
             )
-        fits = max_instances_that_fit(tier, workers)
+        engines = server_engines(backend_store=True, auth_tables=config.auth.enabled)
+        fits = max_instances_that_fit(tier, workers, engines)
         if service.max_replicas > fits:
-            # Every worker of every instance has its own connection pool.
+            # Every engine of every worker of every instance has its own connection pool.
             raise pulumi.RunError(
                 f"{NAMESPACE}:{K_MAX_REPLICAS}: invalid value {service.max_replicas} with "
-                f"tier {tier} ({workers} workers per instance): the database cannot hold "
+                f"tier {tier} ({workers} workers per instance, {engines} database engines per "
+                f"worker): the database cannot hold "
                 f"that many connection pools; allowed: {fits} or fewer, or a larger "
                 f"{NAMESPACE}:{K_DB_SIZE}"
             )

@@ -418,11 +418,13 @@ def _process(
 
 
 @contextlib.contextmanager
-def moto_s3() -> Iterator[Emulator]:
-    """moto's server (S3 API) on a free port; clients use MLFLOW_S3_ENDPOINT_URL."""
+def moto_s3(settings: Mapping[str, str] | None = None) -> Iterator[Emulator]:
+    """moto's server (S3 API) on a free port; clients use MLFLOW_S3_ENDPOINT_URL.
+    `settings`: moto's environment settings (e.g. INITIAL_NO_AUTH_ACTION_COUNT, after which
+    it checks IAM policies)."""
     port = free_port()
     cmd = [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)]
-    with _process(cmd, port, "moto"):
+    with _process(cmd, port, "moto", env={**os.environ, **(settings or {})}):
         endpoint = f"http://127.0.0.1:{port}"
         yield Emulator(
             endpoint,

@@ -79,17 +79,19 @@ CONTRACT: tuple[EnvVar, ...] = (
     EnvVar(
         "MLFLOW_SQLALCHEMYSTORE_POOL_SIZE",
         "Connections MLflow keeps open per worker process and store engine (PostgreSQL/MySQL "
-        "only; 1..1000). Connections per server = workers x (pool + overflow) for the "
-        "tracking store; the model registry and basic-auth engines have pools of the same "
-        "size. Unset on SQLite: MLflow's own (SQLAlchemy 5).",
+        "only; 1..1000). Every engine gets this pool: tracking, model registry, jobs (from "
+        "its first request) and, with basic-auth on the same database, auth, so connections "
+        "per server = workers x 4 x (pool + overflow). Unset on SQLite: MLflow's own "
+        "(SQLAlchemy 5).",
         "10",
     ),
     EnvVar(
         "MLFLOW_SQLALCHEMYSTORE_MAX_OVERFLOW",
         "Extra connections per worker process and store engine beyond the pool under load, "
         "closed when returned (PostgreSQL/MySQL only; 1..1000). Connections per server = "
-        "workers x (pool + overflow): size it against the database's max_connections "
-        "divided by the replicas. Unset on SQLite: MLflow's own (SQLAlchemy 10).",
+        "workers x engines (4 with basic-auth, else 3) x (pool + overflow): size it against "
+        "the database's max_connections divided by the replicas. Unset on SQLite: MLflow's "
+        "own (SQLAlchemy 10).",
         "20",
     ),
     EnvVar(

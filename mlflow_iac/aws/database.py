@@ -160,6 +160,11 @@ class Database(pulumi.ComponentResource):
             engine_version=version,  # major pinned; minor upgrades in the maintenance window
             auto_minor_version_upgrade=True,
             instance_class=instance_class,
+            # A dbSize (or storage, multi-AZ) change applies during this `pulumi up`, not in
+            # the next maintenance window: the servers' pool budget for the new size rolls
+            # out with the same update (the task definition waits on the instance), so the
+            # pools never outgrow the instance they run against.
+            apply_immediately=True,
             allocated_storage=v["storage_gb"],
             storage_type="gp3",
             storage_encrypted=True,

@@ -11,6 +11,7 @@ import pulumi
 import pulumi_aws as aws
 from pulumi_aws import iam
 
+from mlflow_iac.aws.client import client_aws_config, client_profile_name
 from mlflow_iac.aws.iam import (
     bucket_access_policy,
     client_assume_role_policy,
@@ -59,6 +60,10 @@ class Identity(pulumi.ComponentResource):
     """Managed policy with the clients' bucket permissions (scenario 4), else None."""
     client_role_arn: pulumi.Output[str | None]
     """Role clients assume for direct artifact access (scenario 4), else None."""
+    client_aws_config: pulumi.Output[str | None]
+    """Scenario 4: the `~/.aws/config` section (profile `client_profile`) that assumes the
+    client role from the `default` profile's credentials (`client.client_aws_config`), else
+    None."""
     client_access_key_id: pulumi.Output[str | None]
     """Access key id of the client user, when requested."""
     client_secret_access_key: pulumi.Output[str | None]
@@ -97,7 +102,9 @@ class Identity(pulumi.ComponentResource):
         self.client_role: iam.Role | None = None
         self.client_user: iam.User | None = None
         self.client_access_key: iam.AccessKey | None = None
-        self.client_policy_arn = self.client_role_arn = none
+        self.client_policy_arn = self.client_role_arn = self.client_aws_config = none
+        self.client_profile: str | None = None
+        """Scenario 4: the profile name of `client_aws_config` (plain), else None."""
         self.client_access_key_id = self.client_secret_access_key = none
         if client_access:
             self.client_policy, self.client_role = self._client_role(
@@ -105,6 +112,7 @@ class Identity(pulumi.ComponentResource):
             )
             self.client_policy_arn = self.client_policy.arn
             self.client_role_arn = self.client_role.arn
+            self.client_profile, self.client_aws_config = self._client_config(self.client_role)
             if client_key:
                 self.client_access_key = self._client_access_key(name, self.client_policy)
                 self.client_access_key_id = self.client_access_key.id
@@ -154,6 +162,16 @@ class Identity(pulumi.ComponentResource):
             f"{name}-client", role=role.name, policy_arn=policy.arn, opts=self._child
         )
         return policy, role
+
+    def _client_config(self, role: iam.Role) -> tuple[str, pulumi.Output[str | None]]:
+        """The profile clients paste into ~/.aws/config to assume `role` (boto3 ignores
+        AWS_ROLE_ARN without a web-identity token), in the provider's region."""
+        profile = client_profile_name(pulumi.get_project(), pulumi.get_stack())
+        region = aws.get_region_output(opts=pulumi.InvokeOptions(parent=self)).region
+        config: pulumi.Output[str | None] = pulumi.Output.all(role.arn, region).apply(
+            lambda values: client_aws_config(profile, values[0], values[1])
+        )
+        return profile, config
 
     def _client_access_key(self, name: str, policy: iam.Policy) -> iam.AccessKey:
         """On request only: an IAM user with the client policy and a long-lived access key."""

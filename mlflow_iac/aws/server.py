@@ -23,6 +23,7 @@ from mlflow_iac.aws.sizing import (
     db_pool_settings,
     server_workers,
 )
+from mlflow_iac.db_pool import server_engines
 from mlflow_iac.environment import DEFAULT_PORT, DatabaseEndpoint
 from mlflow_iac.vocabulary import CLOUD_SCENARIOS
 
@@ -138,6 +139,8 @@ class MlflowServer(pulumi.ComponentResource):
     """direct: the clients' bucket policy."""
     client_role_arn: pulumi.Output[str | None]
     """direct: the role clients assume."""
+    client_aws_config: pulumi.Output[str | None]
+    """direct: the ~/.aws/config profile section that assumes the client role."""
     client_access_key_id: pulumi.Output[str | None]
     """direct with an access key: its id."""
     client_secret_access_key: pulumi.Output[str | None]
@@ -172,6 +175,9 @@ class MlflowServer(pulumi.ComponentResource):
         self.flask_secret_key_secret_arn = self.service.flask_secret_key_secret_arn
         self.client_policy_arn = self.identity.client_policy_arn
         self.client_role_arn = self.identity.client_role_arn
+        self.client_aws_config = self.identity.client_aws_config
+        self.client_profile = self.identity.client_profile
+        """direct: the profile name in `client_aws_config` (plain), else None."""
         self.client_access_key_id = self.identity.client_access_key_id
         self.client_secret_access_key = self.identity.client_secret_access_key
         self.certificate_validation_records = self.service.certificate_validation_records
@@ -303,7 +309,7 @@ class MlflowServer(pulumi.ComponentResource):
                 "auth_database": auth_database,
                 "database_password_value_from": db.password_value_from if db else None,
                 "database_secret_arn": db.secret_arn if db else None,
-                "database_size": v["size"] if endpoint else None,
+                "database_size": v["size"] if v["rds"] else None,
                 "auth_enabled": v["auth"],
                 "admin_username": v["admin_username"],
                 "admin_password": admin_password,
@@ -344,14 +350,15 @@ def _validate(args: MlflowServerArgs) -> dict[str, Any]:
     size = args.get("db_size", "small")
     replicas = args.get("replicas", 2)
     max_replicas = args.get("max_replicas", max(4, replicas))
-    if has_database:
+    auth = args.get("auth_enabled", True)
+    if has_database or auth:
         if size not in DB_INSTANCE_CLASSES:
             raise ValueError(f"db_size: {size!r} is not one of {', '.join(DB_INSTANCE_CLASSES)}")
-        # The servers' pools must fit the database at max_replicas: checked here, before
-        # any child exists (Service computes the same figures for its environment).
+        # The servers' pools (every engine they open on the database: the backend stores'
+        # and, with auth, the auth store's) must fit the database at max_replicas: checked
+        # here, before any child exists (Service computes the same figures).
         workers = server_workers(float(args.get("cpu", 1.0)), args.get("memory_mb", 2048))
-        db_pool_settings(engine, size, max_replicas, workers)
-    auth = args.get("auth_enabled", True)
+        db_pool_settings(engine, size, max_replicas, workers, server_engines(has_database, auth))
     if auth and not has_database and engine != "postgresql":
         raise ValueError(
             f"db_engine: {engine!r}; allowed with auth in artifacts-only: postgresql (the auth "

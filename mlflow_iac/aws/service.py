@@ -34,6 +34,7 @@ from mlflow_iac.aws.sizing import (
     fargate_memory_sizes,
     server_workers,
 )
+from mlflow_iac.db_pool import server_engines
 from mlflow_iac.environment import (
     DEFAULT_PORT,
     DatabaseEndpoint,
@@ -88,10 +89,11 @@ class ServiceArgs(TypedDict, total=False):
     database_secret_arn: pulumi.Input[str] | None
     """ARN of that secret: the execution role may read it; with `database`."""
     database_size: str | None
-    """small, medium or large: the `Database` size, whose connection limit the servers'
-    pools are budgeted against at `max_replicas` (MLFLOW_SQLALCHEMYSTORE_POOL_SIZE /
-    _MAX_OVERFLOW, see `sizing.db_pool_settings`); with `database`. None: the image's
-    defaults (10 + 20 per worker), unbudgeted."""
+    """small, medium or large: the size of the `Database` the servers connect to (`database`,
+    else `auth_database`), whose connection limit their pools are budgeted against at
+    `max_replicas`, counting every engine a worker opens there
+    (MLFLOW_SQLALCHEMYSTORE_POOL_SIZE / _MAX_OVERFLOW, see `sizing.db_pool_settings`). None:
+    the image's defaults (10 + 20 per worker and engine), unbudgeted."""
     auth_enabled: bool
     """Run MLflow's basic-auth app. Default False."""
     admin_username: str
@@ -418,8 +420,10 @@ class Service(pulumi.ComponentResource):
     ) -> tuple[pulumi.Output[str], pulumi.Output[list[dict[str, str]]]]:
         """The domain's ACM certificate: its validated ARN and its DNS validation records.
 
-        DNS-validated: `pulumi up` waits (up to 75 min) until the validation record (output
-        certificateValidationRecords, also in the ACM console) is in DNS.
+        DNS-validated: `pulumi up` waits (up to 75 min) until the validation record is in
+        DNS. The records are logged (`pulumi.log.warn`) as soon as ACM has issued them, before
+        the wait starts (the validation's ARN input waits on that log), since the
+        certificateValidationRecords output appears only after the update.
         """
         self.certificate = acm.Certificate(
             f"{name}-cert",
@@ -438,8 +442,17 @@ class Service(pulumi.ComponentResource):
                 for o in options
             ]
         )
+        certificate = self.certificate
+        announced = records.apply(
+            lambda found: _announce_validation_records(domain, found, certificate)
+        )
         validation = acm.CertificateValidation(
-            f"{name}-cert-validation", certificate_arn=self.certificate.arn, opts=self._child
+            f"{name}-cert-validation",
+            # The same ARN, known only once the records are logged: the wait starts after.
+            certificate_arn=pulumi.Output.all(certificate.arn, announced).apply(
+                lambda values: values[0]
+            ),
+            opts=self._child,
         )
         return validation.certificate_arn, records
 
@@ -804,9 +817,10 @@ def _validate(args: ServiceArgs) -> dict[str, Any]:
     db_pool: tuple[int, int] | None = None
     size = args.get("database_size")
     if size is not None:
-        database = args.get("database")
+        backend = args.get("database")
+        database = backend or args.get("auth_database")
         if database is None:
-            raise ValueError("database_size: only with database")
+            raise ValueError("database_size: only with database or auth_database")
         if size not in DB_INSTANCE_CLASSES:
             raise ValueError(
                 f"database_size: {size!r} is not one of {', '.join(DB_INSTANCE_CLASSES)}"
@@ -815,7 +829,9 @@ def _validate(args: ServiceArgs) -> dict[str, Any]:
             raise ValueError(
                 f"database.engine: {database.engine!r} is not one of {', '.join(DB_ENGINES)}"
             )
-        db_pool = db_pool_settings(database.engine, size, high, workers)
+        # With auth, its tables live on this database: the backend's, or auth_database.
+        engines = server_engines(backend is not None, auth)
+        db_pool = db_pool_settings(database.engine, size, high, workers, engines)
     return {
         "scenario": scenario,
         "auth_enabled": auth,
@@ -830,6 +846,20 @@ def _validate(args: ServiceArgs) -> dict[str, Any]:
         "workers": workers,
         "db_pool": db_pool,
     }
+
+
+def _announce_validation_records(
+    domain: str, records: list[dict[str, str]], certificate: pulumi.Resource
+) -> list[dict[str, str]]:
+    """Log the DNS records that validate `domain`'s certificate (the user creates them while
+    `pulumi up` waits on the validation); return them unchanged."""
+    lines = "".join(f"\n  {r['name']} {r['type']} {r['value']}" for r in records)
+    pulumi.log.warn(
+        f"domain {domain}: create these DNS records now; the update waits (up to 75 min) "
+        f"until ACM sees them and validates the certificate:{lines}",
+        resource=certificate,
+    )
+    return records
 
 
 def _pool_environment(db_pool: tuple[int, int] | None) -> dict[str, pulumi.Input[str]] | None:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import math
 
+from mlflow_iac.db_pool import POOL_MINIMUM, pool_per_engine, servers_that_fit
+
 FARGATE_CPU = {0.25: 256, 0.5: 512, 1.0: 1024, 2.0: 2048, 4.0: 4096}
 """vCPU -> Fargate cpu units."""
 
@@ -33,12 +35,6 @@ DB_RESERVE_FRACTION = 0.10
 DB_RESERVE_MIN = 10
 """Connections left free for admins, migrations at task start, monitoring, and the
 superuser-reserved slots: 10% of max_connections, at least 10."""
-POOL_PER_WORKER_MAX = 30
-"""The image's default pool + overflow (10 + 20) per worker: never more than the image's."""
-POOL_SIZE_MIN = 2
-MAX_OVERFLOW_MIN = 3
-"""The smallest pool worth running: 2 kept open, 3 more under load."""
-
 DB_ENGINES: dict[str, tuple[str, str, str, int, tuple[str, str]]] = {
     # vocabulary engine -> (RDS engine, pinned major version, parameter group family, port, TLS parameter)
     "postgresql": ("postgres", "16", "postgres16", 5432, ("rds.force_ssl", "1")),
@@ -81,17 +77,18 @@ def db_connection_budget(engine: str, size: str) -> int:
     return total - max(DB_RESERVE_MIN, math.ceil(total * DB_RESERVE_FRACTION))
 
 
-def db_pool_settings(engine: str, size: str, max_replicas: int, workers: int) -> tuple[int, int]:
-    """(pool_size, max_overflow) per worker process so that the fully scaled-out service stays
+def db_pool_settings(
+    engine: str, size: str, max_replicas: int, workers: int, engines: int
+) -> tuple[int, int]:
+    """(pool_size, max_overflow) per engine so that the fully scaled-out service stays
     within the database's connection limit.
 
-    Every uvicorn worker of every task has its own SQLAlchemy pool, so at `max_replicas`
-    tasks the service may open max_replicas x workers x (pool_size + max_overflow)
-    connections. The budget is `db_connection_budget` (the estimated max_connections minus
-    10%, at least 10, kept free); each worker gets an equal share, at most 30 (the image's
-    default 10 + 20), about a third kept open (pool_size) and the rest as overflow. This
-    counts the tracking store's pool; MLflow gives the model registry (and basic-auth) its
-    own engine with the same settings, whose connections the reserve only partly covers.
+    Every worker of every task holds `engines` SQLAlchemy engines on this database, each with
+    its own pool (`db_pool.server_engines`: tracking, model registry, jobs, and auth when its
+    tables live here), so at `max_replicas` tasks the service may open max_replicas x
+    workers x engines x (pool_size + max_overflow) connections. The budget is
+    `db_connection_budget` (the estimated max_connections minus 10%, at least 10, kept free);
+    the split is `db_pool.pool_per_engine`.
 
     Raises ValueError naming max_replicas and size when even the minimum pool (2 + 3) does
     not fit, with the largest max_replicas that does.
@@ -101,26 +98,25 @@ def db_pool_settings(engine: str, size: str, max_replicas: int, workers: int) ->
     if workers < 1:
         raise ValueError(f"workers: {workers} must be at least 1")
     budget = db_connection_budget(engine, size)
-    per_worker = min(POOL_PER_WORKER_MAX, budget // (max_replicas * workers))
-    minimum = POOL_SIZE_MIN + MAX_OVERFLOW_MIN
-    if per_worker < minimum:
-        fits = max_replicas_that_fit(engine, size, workers)
+    pool = pool_per_engine(budget, max_replicas, workers, engines)
+    if pool is None:
+        minimum = sum(POOL_MINIMUM)
+        fits = max_replicas_that_fit(engine, size, workers, engines)
         larger = [s for s in DB_INSTANCE_CLASSES if db_connection_budget(engine, s) > budget]
         raise ValueError(
-            f"max_replicas: {max_replicas} tasks x {workers} workers need at least "
-            f"{max_replicas * workers * minimum} database connections (pool {POOL_SIZE_MIN} + "
-            f"overflow {MAX_OVERFLOW_MIN} per worker), but size {size!r} "
-            f"({DB_INSTANCE_CLASSES[size]}, {engine}) allows about {budget} after the reserve; "
-            f"allowed: max_replicas <= {fits} for size {size!r}"
+            f"max_replicas: {max_replicas} tasks x {workers} workers x {engines} database "
+            f"engines need at least {max_replicas * workers * engines * minimum} database "
+            f"connections (pool {POOL_MINIMUM[0]} + overflow {POOL_MINIMUM[1]} per engine), but "
+            f"size {size!r} ({DB_INSTANCE_CLASSES[size]}, {engine}) allows about {budget} after "
+            f"the reserve; allowed: max_replicas <= {fits} for size {size!r}"
             + (f", or a larger size ({', '.join(larger)})" if larger else "")
         )
-    pool_size = max(POOL_SIZE_MIN, per_worker // 3)
-    return pool_size, per_worker - pool_size
+    return pool
 
 
-def max_replicas_that_fit(engine: str, size: str, workers: int) -> int:
-    """The most tasks of `workers` workers whose minimum pools (2 + 3 each) fit the database."""
-    return db_connection_budget(engine, size) // ((POOL_SIZE_MIN + MAX_OVERFLOW_MIN) * workers)
+def max_replicas_that_fit(engine: str, size: str, workers: int, engines: int) -> int:
+    """The most tasks of `workers` workers x `engines` engines whose minimum pools fit."""
+    return servers_that_fit(db_connection_budget(engine, size), workers, engines)
 
 
 # --------------------------------------------------------------------------- Fargate

@@ -28,6 +28,7 @@ from mlflow_iac.azure.sizing import (
     log_retention_problem,
     server_workers,
 )
+from mlflow_iac.db_pool import server_engines
 from mlflow_iac.environment import DatabaseEndpoint
 from mlflow_iac.vocabulary import CLOUD_SCENARIOS, ENGINES
 
@@ -371,7 +372,8 @@ def _validate(args: MlflowServerArgs) -> tuple[str, str | None, bool]:
         db_storage_gb(engine, args.get("db_storage_gb", 20))
         min_replicas = args.get("min_replicas", 2)
         workers = server_workers(float(args.get("cpu", 1.0)), args.get("memory_mb", 2048))
-        db_pool(engine, size, args.get("max_replicas", max(4, min_replicas)), workers)
+        engines = server_engines(backend_store=True, auth_tables=auth)
+        db_pool(engine, size, args.get("max_replicas", max(4, min_replicas)), workers, engines)
         problem = high_availability_problem(engine, size, args.get("db_high_availability", False))
         if problem:
             raise ValueError(f"db_high_availability: needs db_size {problem}")

@@ -26,6 +26,7 @@ from mlflow_iac.azure.sizing import (
     log_retention_problem,
     server_workers,
 )
+from mlflow_iac.db_pool import server_engines
 from mlflow_iac.environment import DEFAULT_PORT, DatabaseEndpoint, server_environment
 from mlflow_iac.image import build_context, context_digest
 from mlflow_iac.vocabulary import CLOUD_SCENARIOS
@@ -475,7 +476,8 @@ def _validate(args: ServiceArgs) -> dict[str, Any]:
     if size is not None:
         if database is None:
             raise ValueError("database_size: only with database")
-        pool_size, overflow = db_pool(database.engine, size, high, workers)
+        engines = server_engines(backend_store=True, auth_tables=auth)
+        pool_size, overflow = db_pool(database.engine, size, high, workers, engines)
         pool = {
             "MLFLOW_SQLALCHEMYSTORE_POOL_SIZE": str(pool_size),
             "MLFLOW_SQLALCHEMYSTORE_MAX_OVERFLOW": str(overflow),

@@ -6,6 +6,8 @@ from __future__ import annotations
 import ipaddress
 import math
 
+from mlflow_iac.db_pool import pool_per_engine, servers_that_fit
+
 DB_SKUS: dict[str, dict[str, tuple[str, str]]] = {
     # vocabulary engine -> size -> (SKU name, tier)
     "postgresql": {
@@ -126,10 +128,6 @@ defaults: PostgreSQL B2s 429, D2ds 859, D4ds 1719; MySQL B2s 341, D2ds 1365, D4d
 DB_RESERVE_MIN = 15
 """Connections kept free: Azure's own (PostgreSQL reserves 15), admins, migrations at start;
 at least this many, or 10% of max_connections."""
-POOL_PER_WORKER_MAX = 30
-"""The image's default pool + overflow (10 + 20) per worker: never more than the image's."""
-POOL_MINIMUM = (2, 3)
-"""The smallest pool worth running: 2 kept open, 3 more under load."""
 
 
 def db_connection_budget(engine: str, size: str) -> int:
@@ -139,26 +137,26 @@ def db_connection_budget(engine: str, size: str) -> int:
     return total - max(DB_RESERVE_MIN, math.ceil(total * 0.1))
 
 
-def max_replicas_that_fit(engine: str, size: str, workers: int) -> int:
-    """The most replicas of `workers` workers whose minimum pools fit the database."""
-    return db_connection_budget(engine, size) // (sum(POOL_MINIMUM) * workers)
+def max_replicas_that_fit(engine: str, size: str, workers: int, engines: int) -> int:
+    """The most replicas of `workers` workers x `engines` engines whose minimum pools fit."""
+    return servers_that_fit(db_connection_budget(engine, size), workers, engines)
 
 
-def db_pool(engine: str, size: str, max_replicas: int, workers: int) -> tuple[int, int]:
-    """(pool_size, max_overflow) per worker so that `max_replicas` replicas stay within the
-    server's connection limit: every worker of every replica has its own pool (the tracking
-    store's; the registry and basic-auth engines share the reserve). Raises ValueError naming
-    max_replicas with the number that fits when even the minimum pool does not."""
+def db_pool(
+    engine: str, size: str, max_replicas: int, workers: int, engines: int
+) -> tuple[int, int]:
+    """(pool_size, max_overflow) per engine so that `max_replicas` replicas stay within the
+    server's connection limit: every worker of every replica holds `engines` SQLAlchemy
+    engines on the database (`db_pool.server_engines`: tracking, model registry, jobs, and
+    basic-auth), each with its own pool. Raises ValueError naming max_replicas with the
+    number that fits when even the minimum pool does not."""
     if max_replicas < 1 or workers < 1:
         raise ValueError(f"max_replicas: {max_replicas} and workers {workers} must be positive")
-    per_worker = min(
-        POOL_PER_WORKER_MAX, db_connection_budget(engine, size) // (max_replicas * workers)
-    )
-    if per_worker < sum(POOL_MINIMUM):
+    pool = pool_per_engine(db_connection_budget(engine, size), max_replicas, workers, engines)
+    if pool is None:
         raise ValueError(
-            f"max_replicas: {max_replicas} replicas x {workers} workers do not fit the "
-            f"{engine} {size} server's connections; allowed: "
-            f"{max_replicas_that_fit(engine, size, workers)} or fewer, or a larger size"
+            f"max_replicas: {max_replicas} replicas x {workers} workers x {engines} database "
+            f"engines do not fit the {engine} {size} server's connections; allowed: "
+            f"{max_replicas_that_fit(engine, size, workers, engines)} or fewer, or a larger size"
         )
-    pool_size = max(POOL_MINIMUM[0], per_worker // 3)
-    return pool_size, per_worker - pool_size
+    return pool

@@ -9,6 +9,7 @@ import pulumi
 import pulumi_docker_build as docker_build
 from pulumi_gcp import artifactregistry, cloudrun, cloudrunv2, iap, organizations
 
+from mlflow_iac.db_pool import server_engines
 from mlflow_iac.environment import DEFAULT_PORT, DatabaseEndpoint, server_environment
 from mlflow_iac.gcp.iam import (
     IAP_ACCESSOR_ROLE,
@@ -443,7 +444,9 @@ def _validate(args: ServiceArgs) -> dict[str, Any]:
         problem = tier_problem(database.engine, tier)
         if problem:
             raise ValueError(f"database_tier: {tier!r}; allowed: {problem}")
-        pool_size, overflow = db_pool_settings(tier, high, workers)
+        # Every worker's engines on the database: the backend stores' and, with auth, its own.
+        engines = server_engines(backend_store=True, auth_tables=auth)
+        pool_size, overflow = db_pool_settings(tier, high, workers, engines)
         pool = {
             "MLFLOW_SQLALCHEMYSTORE_POOL_SIZE": str(pool_size),
             "MLFLOW_SQLALCHEMYSTORE_MAX_OVERFLOW": str(overflow),

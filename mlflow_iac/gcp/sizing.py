@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+from mlflow_iac.db_pool import POOL_MINIMUM, pool_per_engine, servers_that_fit
 from mlflow_iac.vocabulary import DB_SIZES, ENGINES
 
 DATABASE_VERSIONS = {"postgresql": "POSTGRES_16", "mysql": "MYSQL_8_4"}
@@ -31,11 +32,7 @@ _PREDEFINED = re.compile(r"^db-n1-(standard|highmem)-(\d+)$")
 _PREDEFINED_MB_PER_CPU = {"standard": 3840, "highmem": 6656}
 _PREDEFINED_CPUS = (1, 2, 4, 8, 16, 32, 64, 96)
 DB_RESERVE_FRACTION = 0.10
-"""Connections kept free for administration, backups and the model registry's engine."""
-POOL_PER_WORKER_MAX = 30
-"""The image's default pool (10 + 20 overflow) per worker: never more."""
-POOL_SIZE_MIN = 2
-MAX_OVERFLOW_MIN = 3
+"""Connections kept free for administration, backups and the migrations at start."""
 TRANSACTION_LOG_DAYS_MAX = 7
 """Enterprise edition keeps point-in-time-recovery logs at most 7 days."""
 
@@ -134,30 +131,31 @@ def db_connection_budget(tier: str) -> int:
     return total - int(total * DB_RESERVE_FRACTION)
 
 
-def max_instances_that_fit(tier: str, workers: int) -> int:
-    """The most instances of `workers` workers whose minimum pools (2 + 3 each) fit."""
-    return db_connection_budget(tier) // ((POOL_SIZE_MIN + MAX_OVERFLOW_MIN) * workers)
+def max_instances_that_fit(tier: str, workers: int, engines: int) -> int:
+    """The most instances of `workers` workers x `engines` engines whose minimum pools
+    (2 + 3 per engine) fit."""
+    return servers_that_fit(db_connection_budget(tier), workers, engines)
 
 
-def db_pool_settings(tier: str, max_instances: int, workers: int) -> tuple[int, int]:
-    """(pool_size, max_overflow) per worker so that `max_instances` instances of `workers`
-    uvicorn workers, each with its own SQLAlchemy pool, stay within the tier's
-    `max_connections` less the reserve. ValueError naming max_instances when even the
-    minimum pool (2 + 3) does not fit, with the largest count that does."""
+def db_pool_settings(tier: str, max_instances: int, workers: int, engines: int) -> tuple[int, int]:
+    """(pool_size, max_overflow) per engine so that `max_instances` instances of `workers`
+    uvicorn workers, each with `engines` SQLAlchemy engines on the database
+    (`db_pool.server_engines`), stay within the tier's `max_connections` less the reserve.
+    ValueError naming max_instances when even the minimum pool (2 + 3) does not fit, with
+    the largest count that does."""
     if max_instances < 1 or workers < 1:
         raise ValueError(f"max_instances ({max_instances}) and workers ({workers}) must be >= 1")
     budget = db_connection_budget(tier)
-    per_worker = min(POOL_PER_WORKER_MAX, budget // (max_instances * workers))
-    if per_worker < POOL_SIZE_MIN + MAX_OVERFLOW_MIN:
+    pool = pool_per_engine(budget, max_instances, workers, engines)
+    if pool is None:
         raise ValueError(
-            f"max_instances: {max_instances} instances x {workers} workers need at least "
-            f"{max_instances * workers * (POOL_SIZE_MIN + MAX_OVERFLOW_MIN)} database "
-            f"connections, but tier {tier} (max_connections {db_max_connections(tier)}) "
-            f"allows {budget} after the reserve; allowed: "
-            f"{max_instances_that_fit(tier, workers)} or fewer"
+            f"max_instances: {max_instances} instances x {workers} workers x {engines} database "
+            f"engines need at least {max_instances * workers * engines * sum(POOL_MINIMUM)} "
+            f"database connections, but tier {tier} (max_connections "
+            f"{db_max_connections(tier)}) allows {budget} after the reserve; allowed: "
+            f"{max_instances_that_fit(tier, workers, engines)} or fewer"
         )
-    pool_size = max(POOL_SIZE_MIN, per_worker // 3)
-    return pool_size, per_worker - pool_size
+    return pool
 
 
 def transaction_log_days(backup_retention_days: int) -> int:

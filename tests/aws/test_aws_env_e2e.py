@@ -30,6 +30,7 @@ from typing import Any
 
 import boto3
 import pytest
+from mlflow.store.artifact.s3_artifact_repo import _cached_get_s3_client
 from sqlalchemy.engine import make_url
 
 from tests import harness, services
@@ -179,7 +180,7 @@ def test_aws_container_environment_runs_the_image(
     with services.EntrypointServer(env, log_dir=str(tmp_path)) as mlflow_server:
         for name, value in CLIENT_SETTINGS.items():
             monkeypatch.setenv(name, value)
-        for name in ("MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD", "AWS_ROLE_ARN"):
+        for name in ("MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD", "AWS_PROFILE"):
             monkeypatch.delenv(name, raising=False)
         # The client's side: the stack's clientEnvironment, tracking URI swapped for local.
         client_env = dict(result.outputs["clientEnvironment"])
@@ -188,6 +189,25 @@ def test_aws_container_environment_runs_the_image(
             monkeypatch.setenv(name, value)
         monkeypatch.setenv("MLFLOW_S3_ENDPOINT_URL", s3.endpoint)  # direct: clients reach "S3"
         monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+        if "AWS_PROFILE" in client_env:
+            # direct with the client role: the user appended clientAwsConfig to their AWS
+            # config and has their own `default` credentials; boto3 assumes the role at
+            # moto's STS (which does not check policies here; test_client_profile.py does).
+            aws_config = tmp_path / "aws-config"
+            aws_config.write_text(result.outputs["clientAwsConfig"])
+            credentials = tmp_path / "aws-credentials"
+            credentials.write_text(
+                "[default]\naws_access_key_id = testing\naws_secret_access_key = testing\n"
+            )
+            for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+                monkeypatch.delenv(name, raising=False)
+            monkeypatch.setenv("AWS_CONFIG_FILE", str(aws_config))
+            monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(credentials))
+            monkeypatch.setenv("AWS_ENDPOINT_URL_STS", s3.endpoint)
+            # A fresh client process: no boto3 session or MLflow S3 client made before the
+            # variables were set (create_s3_bucket above made both).
+            monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)
+            _cached_get_s3_client.cache_clear()
         if scenario == "proxied":
             # Clients need nothing but the tracking URI and their MLflow login.
             for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "MLFLOW_S3_ENDPOINT_URL"):
@@ -211,6 +231,10 @@ def test_aws_container_environment_runs_the_image(
             flow = tracking_flow(mlflow_server.url, tmp_path, register=scenario == "proxied")
             if scenario == "direct":
                 assert flow.artifact_location.startswith(f"s3://{bucket}/")
+                if "AWS_PROFILE" in client_env:
+                    # The client's S3 calls ran under the assumed client role.
+                    assert boto3.DEFAULT_SESSION is not None
+                    assert boto3.DEFAULT_SESSION.get_credentials().method == "assume-role"
             else:
                 assert flow.artifact_location.startswith("mlflow-artifacts:")
             assert any(flow.run_id in k for k in s3_keys(s3, bucket))

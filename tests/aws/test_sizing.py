@@ -27,36 +27,40 @@ def test_db_settings_refuse_unknown_values() -> None:
 
 
 @pytest.mark.parametrize(
-    ("engine", "size", "max_connections", "pool"),
+    ("engine", "size", "max_connections", "engines", "pool"),
     [
-        # max_connections from RDS's default formulas on 90% of the memory; pool at the
-        # default maxReplicas 4 with 2 workers (1 vCPU, 2 GB): 8 worker processes.
-        ("postgresql", "small", 202, (7, 15)),
-        ("postgresql", "medium", 811, (10, 20)),
-        ("postgresql", "large", 1622, (10, 20)),
-        ("mysql", "small", 153, (5, 12)),
-        ("mysql", "medium", 614, (10, 20)),
-        ("mysql", "large", 1228, (10, 20)),
+        # max_connections from RDS's default formulas on 90% of the memory; pool per engine
+        # at the default maxReplicas 4 with 2 workers (1 vCPU, 2 GB): 8 worker processes,
+        # each with 4 engines (tracking, registry, jobs, auth) or 3 without auth (MySQL).
+        ("postgresql", "small", 202, 4, (2, 3)),  # 181 // 32 = 5
+        ("postgresql", "medium", 811, 4, (7, 15)),  # 729 // 32 = 22
+        ("postgresql", "large", 1622, 4, (10, 20)),
+        ("mysql", "small", 153, 3, (2, 3)),  # 137 // 24 = 5
+        ("mysql", "medium", 614, 3, (7, 16)),  # 552 // 24 = 23
+        ("mysql", "large", 1228, 3, (10, 20)),
     ],
 )
 def test_db_pool_settings_per_size_and_engine(
-    engine: str, size: str, max_connections: int, pool: tuple[int, int]
+    engine: str, size: str, max_connections: int, engines: int, pool: tuple[int, int]
 ) -> None:
     assert sizing.db_max_connections(engine, size) == max_connections
-    assert sizing.db_pool_settings(engine, size, max_replicas=4, workers=2) == pool
+    assert sizing.db_pool_settings(engine, size, 4, 2, engines) == pool
     budget = sizing.db_connection_budget(engine, size)
     assert max_connections - budget >= max(10, max_connections // 10)  # the reserve
-    assert 4 * 2 * sum(pool) <= budget
+    assert 4 * 2 * engines * sum(pool) <= budget
 
 
 @pytest.mark.parametrize("engine", ["postgresql", "mysql"])
-def test_db_pool_settings_shrink_with_scale_and_fit_every_time(engine: str) -> None:
+@pytest.mark.parametrize("engines", [1, 3, 4])
+def test_db_pool_settings_shrink_with_scale_and_fit_every_time(engine: str, engines: int) -> None:
     for workers in (1, 2, 4, 8):
         previous = {size: (10, 20) for size in sizing.DB_INSTANCE_CLASSES}
         for max_replicas in range(1, 101):
             for size in sizing.DB_INSTANCE_CLASSES:
                 try:
-                    pool, overflow = sizing.db_pool_settings(engine, size, max_replicas, workers)
+                    pool, overflow = sizing.db_pool_settings(
+                        engine, size, max_replicas, workers, engines
+                    )
                 except ValueError:
                     # Once it no longer fits, it never fits again for more replicas.
                     previous[size] = (0, 0)
@@ -65,7 +69,7 @@ def test_db_pool_settings_shrink_with_scale_and_fit_every_time(engine: str) -> N
                 assert pool <= previous[size][0] and overflow <= previous[size][1]
                 assert 2 <= pool <= 10 and 3 <= overflow <= 20 and pool <= overflow
                 budget = sizing.db_connection_budget(engine, size)
-                assert max_replicas * workers * (pool + overflow) <= budget
+                assert max_replicas * workers * engines * (pool + overflow) <= budget
                 previous[size] = (pool, overflow)
             # A larger instance never gets a smaller pool (0: does not fit).
             totals = [sum(previous[s]) for s in ("small", "medium", "large")]
@@ -73,22 +77,24 @@ def test_db_pool_settings_shrink_with_scale_and_fit_every_time(engine: str) -> N
 
 
 def test_db_pool_settings_refuse_too_many_replicas_for_the_size() -> None:
-    # 19 tasks x 2 workers x (2 + 3) = 190 > 181 (202 minus a reserve of 21).
-    assert sizing.db_pool_settings("postgresql", "small", 18, 2) == (2, 3)
+    # 5 tasks x 2 workers x 4 engines x (2 + 3) = 200 > 181 (202 minus a reserve of 21).
+    assert sizing.db_pool_settings("postgresql", "small", 4, 2, 4) == (2, 3)
     with pytest.raises(
         ValueError,
-        match=r"^max_replicas: 19 tasks x 2 workers need at least 190 database connections "
-        r"\(pool 2 \+ overflow 3 per worker\), but size 'small' \(db\.t4g\.small, postgresql\) "
-        r"allows about 181 after the reserve; allowed: max_replicas <= 18 for size 'small', "
-        r"or a larger size \(medium, large\)$",
+        match=r"^max_replicas: 5 tasks x 2 workers x 4 database engines need at least 200 "
+        r"database connections \(pool 2 \+ overflow 3 per engine\), but size 'small' "
+        r"\(db\.t4g\.small, postgresql\) allows about 181 after the reserve; allowed: "
+        r"max_replicas <= 4 for size 'small', or a larger size \(medium, large\)$",
     ):
-        sizing.db_pool_settings("postgresql", "small", 19, 2)
-    with pytest.raises(ValueError, match=r"max_replicas <= 27 for size 'large'$"):
-        sizing.db_pool_settings("mysql", "large", 100, 8)
+        sizing.db_pool_settings("postgresql", "small", 5, 2, 4)
+    # Counting one engine (the old budget) let 18 such tasks through: 4x the connections.
+    assert sizing.max_replicas_that_fit("postgresql", "small", 2, 1) == 18
+    with pytest.raises(ValueError, match=r"max_replicas <= 9 for size 'large'$"):
+        sizing.db_pool_settings("mysql", "large", 100, 8, 3)
     with pytest.raises(ValueError, match=r"^size: "):
-        sizing.db_pool_settings("mysql", "huge", 4, 2)
+        sizing.db_pool_settings("mysql", "huge", 4, 2, 3)
     with pytest.raises(ValueError, match=r"^max_replicas: 0 "):
-        sizing.db_pool_settings("mysql", "small", 0, 2)
+        sizing.db_pool_settings("mysql", "small", 0, 2, 3)
 
 
 def test_server_workers() -> None:

@@ -14,7 +14,7 @@ import pytest
 from mlflow_image import contract
 
 from tests import harness
-from tests.aws.conftest import ACCOUNT, _hex, physical
+from tests.aws.conftest import ACCOUNT, REGION, _hex, physical
 
 # ---------------------------------------------------------------------------- helpers
 
@@ -407,6 +407,9 @@ def test_rds_private_encrypted_tls_sized(config: dict[str, Any], expected: tuple
     assert db["storageType"] == "gp3"
     assert db["allocatedStorage"] == 50.0
     assert db["backupRetentionPeriod"] == 14.0
+    # A dbSize change applies in this update, with the pool budget for the new size,
+    # not in the maintenance window while the new budget already runs.
+    assert db["applyImmediately"] is True
     params = inputs(result, "aws:rds/parameterGroup:ParameterGroup")
     assert params["family"] == family
     assert [(p["name"], p["value"]) for p in params["parameters"]] == [(tls_name, tls_value)]
@@ -728,13 +731,17 @@ POOL_VARIABLES = ("MLFLOW_SQLALCHEMYSTORE_POOL_SIZE", "MLFLOW_SQLALCHEMYSTORE_MA
 @pytest.mark.parametrize(
     ("config", "expected"),
     [
-        ({}, ("7", "15")),  # the default stack: PostgreSQL small, maxReplicas 4, 2 workers
-        ({"dbEngine": "mysql", "authEnabled": "false"}, ("5", "12")),
-        ({"dbSize": "medium"}, ("10", "20")),
-        ({"maxReplicas": "8"}, ("3", "8")),
-        ({"scenario": "artifacts-only"}, (None, None)),
+        # The default stack: PostgreSQL small (181 connections after the reserve), maxReplicas
+        # 4, 2 workers, 4 engines each (tracking, registry, jobs, auth): 181 // 32 = 5.
+        ({}, ("2", "3")),
+        ({"dbEngine": "mysql", "authEnabled": "false"}, ("2", "3")),  # 137 // 24 = 5
+        ({"dbSize": "medium"}, ("7", "15")),  # 729 // 32 = 22
+        ({"dbSize": "medium", "maxReplicas": "8"}, ("3", "8")),  # 729 // 64 = 11
+        # The auth tables' own small PostgreSQL: one engine per worker, 181 // 8 = 22.
+        ({"scenario": "artifacts-only"}, ("7", "15")),
+        ({"scenario": "artifacts-only", "authEnabled": "false"}, (None, None)),
     ],
-    ids=["default", "mysql", "medium", "8-replicas", "artifacts-only"],
+    ids=["default", "mysql", "medium", "8-replicas", "artifacts-only", "artifacts-only-open"],
 )
 def test_database_pool_budgeted_in_the_container_environment(
     config: dict[str, Any], expected: tuple[str | None, str | None]
@@ -748,21 +755,30 @@ def test_database_pool_budgeted_in_the_container_environment(
 def test_too_many_replicas_for_the_database_fails_before_any_resource() -> None:
     mocks = harness.new_mocks()
     with pytest.raises(pulumi.RunError) as raised:
-        harness.run_program(config={"cloud": "aws", "maxReplicas": "19"}, mocks=mocks)
+        harness.run_program(config={"cloud": "aws", "maxReplicas": "5"}, mocks=mocks)
     assert str(raised.value) == (
-        "mlflow:maxReplicas: invalid value 19 with dbSize 'small' (postgresql, 2 workers per "
-        "task): the database cannot hold that many connection pools; allowed: 18 or fewer, "
-        "or a larger mlflow:dbSize"
+        "mlflow:maxReplicas: invalid value 5 with dbSize 'small' (postgresql, 2 workers per "
+        "task, 4 database engines per worker): the database cannot hold that many connection "
+        "pools; allowed: 4 or fewer, or a larger mlflow:dbSize"
     )
     assert mocks.resources == []
-    # 18 fits: the same stack evaluates.
-    harness.run_program(config={"cloud": "aws", "maxReplicas": "18"}, mocks=harness.new_mocks())
+    # 4 fits: the same stack evaluates.
+    harness.run_program(config={"cloud": "aws", "maxReplicas": "4"}, mocks=harness.new_mocks())
+    # artifacts-only: the auth tables' small PostgreSQL, one engine per worker.
+    mocks = harness.new_mocks()
+    with pytest.raises(pulumi.RunError, match=r"allowed: 18 or fewer$"):
+        harness.run_program(
+            config={"cloud": "aws", "scenario": "artifacts-only", "maxReplicas": "19"},
+            mocks=mocks,
+        )
+    assert mocks.resources == []
 
 
 def test_mysql_with_auth_is_deployed() -> None:
     # The image runs basic-auth on MySQL (it creates MLflow's initial auth tables with unique
-    # constraint names, mlflow/mlflow#10964): AWS's default auth-on works with dbEngine=mysql.
-    result = run(dbEngine="mysql")
+    # constraint names, mlflow/mlflow#10964): AWS's default auth-on works with dbEngine=mysql
+    # (3 tasks: a small MySQL holds 137 connections for 4 engines x 2 workers x 5 each).
+    result = run(dbEngine="mysql", maxReplicas="3")
     env = environment(result)
     assert env["AUTH_ENABLED"] == "true" and env["DB_ENGINE"] == "mysql"
     assert "AUTH_PASSWORD" in secret_refs(result)
@@ -805,7 +821,12 @@ def test_given_admin_password_is_stored_not_generated() -> None:
 
 def test_task_definition_sizes_and_fargate() -> None:
     result = run(
-        serverCpu="2", serverMemoryMb="6144", replicas="3", minReplicas="2", maxReplicas="8"
+        serverCpu="2",
+        serverMemoryMb="6144",
+        replicas="3",
+        minReplicas="2",
+        maxReplicas="8",
+        dbSize="large",  # 8 tasks x 4 workers x 4 engines need 640 connections at least
     )
     task = inputs(result, "aws:ecs/taskDefinition:TaskDefinition")
     assert (task["cpu"], task["memory"]) == ("2048", "6144")
@@ -923,6 +944,34 @@ def test_domain_adds_https_certificate_and_redirect() -> None:
     assert record["type"] == "CNAME" and record["name"].endswith("mlflow.example.com.")
 
 
+def test_certificate_records_are_logged_before_the_validation_wait(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`pulumi up` waits on the validation until the records are in DNS; the output that
+    lists them appears only after the update, so they are logged as soon as ACM issues them,
+    before the validation resource is registered."""
+    mocks = harness.new_mocks()
+    logged: list[tuple[str, Any, set[str]]] = []
+
+    def warn(message: str, resource: Any = None, *args: Any, **kwargs: Any) -> None:
+        registered = {r.type for r in mocks.resources}
+        logged.append((message, resource, registered))
+
+    monkeypatch.setattr(pulumi.log, "warn", warn)
+    result = harness.run_program(
+        config={"cloud": "aws", "domain": "mlflow.example.com"}, mocks=mocks
+    )
+    (record,) = result.outputs["certificateValidationRecords"]
+    ((message, resource, registered),) = logged
+    assert message.startswith("domain mlflow.example.com: create these DNS records now")
+    assert f"\n  {record['name']} CNAME {record['value']}" in message
+    assert isinstance(resource, pulumi.CustomResource)  # shown on the certificate
+    assert "aws:acm/certificate:Certificate" in registered
+    assert "aws:acm/certificateValidation:CertificateValidation" not in registered
+    validation = inputs(result, "aws:acm/certificateValidation:CertificateValidation")
+    assert validation["certificateArn"].startswith("arn:aws:acm:")  # still the ARN itself
+
+
 # ---------------------------------------------------------------------------- outputs
 
 
@@ -975,6 +1024,7 @@ def test_outputs_with_credentials_are_secret() -> None:
                 "flaskSecretKeySecretArn",
                 "clientPolicyArn",
                 "clientRoleArn",
+                "clientAwsConfig",
             },
         ),
         (
@@ -999,9 +1049,15 @@ def test_output_names_per_scenario(scenario: str, expected: set[str]) -> None:
     assert set(result.outputs) == expected
     assert result.outputs["scenario"] == scenario
     if scenario == "direct":
-        assert (
-            result.outputs["clientEnvironment"]["AWS_ROLE_ARN"] == result.outputs["clientRoleArn"]
-        )
+        # boto3 ignores AWS_ROLE_ARN without a web-identity token: the environment names the
+        # profile of clientAwsConfig, which assumes the client role (tests/aws/test_client_profile.py).
+        env = result.outputs["clientEnvironment"]
+        assert "AWS_ROLE_ARN" not in env
+        config = result.outputs["clientAwsConfig"]
+        assert config.startswith(f"[profile {env['AWS_PROFILE']}]\n")
+        assert f"role_arn = {result.outputs['clientRoleArn']}\n" in config
+        assert "source_profile = default\n" in config
+        assert f"region = {REGION}\n" in config
 
 
 # ---------------------------------------------------------------------------- tags, parents

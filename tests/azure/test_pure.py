@@ -201,9 +201,11 @@ def test_locations_are_arm_names() -> None:
 def test_database_pool_budget() -> None:
     # PostgreSQL B2s: 429 connections, 43 kept free: 386 for the servers.
     assert sizing.db_connection_budget("postgresql", "small") == 386
-    assert sizing.db_pool("postgresql", "small", 4, 2) == (10, 20)  # the image's default
-    assert sizing.db_pool("postgresql", "small", 20, 2) == (3, 6)  # 386 // 40 = 9 per worker
-    assert sizing.max_replicas_that_fit("postgresql", "small", 2) == 38
-    assert sizing.max_replicas_that_fit("mysql", "large", 2) == (2731 - 274) // 10
-    with pytest.raises(ValueError, match=r"^max_replicas: 39 .* allowed: 38 or fewer"):
-        sizing.db_pool("postgresql", "small", 39, 2)
+    # 4 replicas x 2 workers x 4 engines (tracking, registry, jobs, auth): 386 // 32 = 12.
+    assert sizing.db_pool("postgresql", "small", 4, 2, 4) == (4, 8)
+    assert sizing.db_pool("postgresql", "small", 1, 2, 3) == (10, 20)  # the image's default
+    assert sizing.db_pool("postgresql", "small", 9, 2, 4) == (2, 3)  # 386 // 72 = 5
+    assert sizing.max_replicas_that_fit("postgresql", "small", 2, 4) == 9
+    assert sizing.max_replicas_that_fit("mysql", "large", 2, 3) == (2731 - 274) // 30
+    with pytest.raises(ValueError, match=r"^max_replicas: 10 .* allowed: 9 or fewer"):
+        sizing.db_pool("postgresql", "small", 10, 2, 4)

@@ -479,6 +479,7 @@ def test_probes_resources_scale_and_ingress() -> None:
         serverCpu="2",
         serverMemoryMb="4096",
         allowedCidrs='["10.0.0.0/8", "192.168.0.0/16"]',
+        dbSize="medium",  # 7 replicas x 4 workers x 4 engines: 560 connections at least
     )
     app, box = container_app(result), container(result)
     assert {p["type"]: p["httpGet"]["path"] for p in box["probes"]} == {
@@ -502,7 +503,9 @@ def test_probes_resources_scale_and_ingress() -> None:
     assert {r["action"] for r in ingress["ipSecurityRestrictions"]} == {"Allow"}
 
 
-@pytest.mark.parametrize(("max_replicas", "pool"), [("4", ("10", "20")), ("20", ("3", "6"))])
+# PostgreSQL small: 386 connections for replicas x 2 workers x 4 engines (tracking,
+# registry, jobs, auth): 4 replicas -> 12 per engine, 9 replicas -> 5 (the minimum).
+@pytest.mark.parametrize(("max_replicas", "pool"), [("4", ("4", "8")), ("9", ("2", "3"))])
 def test_database_pool_budgeted_against_the_server_connections(
     max_replicas: str, pool: tuple[str, str]
 ) -> None:
@@ -600,7 +603,7 @@ INVALID = [
     ({"dbHighAvailability": "true"}, "mlflow:dbHighAvailability", "burstable"),
     ({"dbBackupRetentionDays": "3"}, "mlflow:dbBackupRetentionDays", "7 to 35"),
     ({"logRetentionDays": "14"}, "mlflow:logRetentionDays", "30 to 730"),
-    ({"maxReplicas": "39"}, "mlflow:maxReplicas", "38 or fewer"),
+    ({"maxReplicas": "10"}, "mlflow:maxReplicas", "9 or fewer"),
     ({"vnetCidr": "10.0.0.0/24"}, "mlflow:vnetCidr", "/16 to /22"),
     ({"appsSubnetId": "subnet-1"}, "mlflow:appsSubnetId", "subnet resource id"),
     ({"appsSubnetId": SUBNETS + "apps"}, "mlflow:dbSubnetId", "(unset)"),

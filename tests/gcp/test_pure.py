@@ -131,21 +131,29 @@ def test_cloud_run_memory_ranges() -> None:
         sizing.cloud_run_memory_range(0.5)
 
 
-def test_pools_fit_the_connection_limit_at_max_instances() -> None:
+@pytest.mark.parametrize("engines", [3, 4])
+def test_pools_fit_the_connection_limit_at_max_instances(engines: int) -> None:
     for tier in (*sizing.DB_TIERS.values(), "db-n1-standard-1"):
         for instances in (1, 4, 10, 30):
             workers = 2
             try:
-                pool, overflow = sizing.db_pool_settings(tier, instances, workers)
+                pool, overflow = sizing.db_pool_settings(tier, instances, workers, engines)
             except ValueError:
-                assert instances > sizing.max_instances_that_fit(tier, workers)
+                assert instances > sizing.max_instances_that_fit(tier, workers, engines)
                 continue
-            total = instances * workers * (pool + overflow)
+            total = instances * workers * engines * (pool + overflow)
             assert total <= sizing.db_connection_budget(tier) < sizing.db_max_connections(tier)
-            assert pool >= sizing.POOL_SIZE_MIN and pool + overflow <= sizing.POOL_PER_WORKER_MAX
-    assert sizing.db_pool_settings("db-custom-1-3840", 1, 2) == (10, 20)  # the image's defaults
-    with pytest.raises(ValueError, match="allowed: 18 or fewer"):
-        sizing.db_pool_settings("db-custom-1-3840", 40, 2)
+            assert pool >= 2 and pool + overflow <= 30
+
+
+def test_pool_budget_counts_every_engine() -> None:
+    # db-custom-1-3840: 200 connections, 180 after the reserve. One instance of 2 workers
+    # with 4 engines (tracking, registry, jobs, auth): 180 // 8 = 22 per engine.
+    assert sizing.db_pool_settings("db-custom-1-3840", 1, 2, 4) == (7, 15)
+    assert sizing.db_pool_settings("db-custom-1-3840", 4, 2, 4) == (2, 3)  # 180 // 32 = 5
+    with pytest.raises(ValueError, match=r"x 4 database engines .* allowed: 4 or fewer$"):
+        sizing.db_pool_settings("db-custom-1-3840", 5, 2, 4)
+    assert sizing.max_instances_that_fit("db-custom-1-3840", 2, 3) == 6  # no auth: 180 // 30
 
 
 def test_transaction_logs_at_most_seven_days() -> None:

@@ -285,13 +285,14 @@ def test_explicit_tier_sets_the_instance_and_the_pool_budget() -> None:
     assert settings["tier"] == "db-n1-highmem-2"
     assert settings["databaseFlags"] == [{"name": "max_connections", "value": "693"}]
     env = environment(result)
-    # 10 instances x 2 workers share 693 - 69 = 624 connections: 31 each, at most 30.
+    # 10 instances x 2 workers x 3 engines (tracking, registry, jobs; no auth) share
+    # 693 - 69 = 624 connections: 10 per engine.
     assert (
         env["MLFLOW_SQLALCHEMYSTORE_POOL_SIZE"],
         env["MLFLOW_SQLALCHEMYSTORE_MAX_OVERFLOW"],
     ) == (
-        "10",
-        "20",
+        "3",
+        "7",
     )
 
 
@@ -455,8 +456,9 @@ def test_proxied_environment_exact_and_secrets_only_by_reference() -> None:
         "DB_SSLMODE": "require",
         "DB_USER": "mlflow",
         "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false",
-        "MLFLOW_SQLALCHEMYSTORE_MAX_OVERFLOW": "15",
-        "MLFLOW_SQLALCHEMYSTORE_POOL_SIZE": "7",
+        # 4 instances x 2 workers x 4 engines (with auth) share 180 connections: 5 each.
+        "MLFLOW_SQLALCHEMYSTORE_MAX_OVERFLOW": "3",
+        "MLFLOW_SQLALCHEMYSTORE_POOL_SIZE": "2",
         "PUBLIC_HOSTNAMES": f"{RUN_APP_HOST},mlflow.internal",
         "SERVER_KEEP_ALIVE_SECONDS": "650",
         "SERVER_WORKERS": "2",
@@ -500,7 +502,12 @@ def test_mysql_socket_is_the_file_and_artifacts_only_has_no_database() -> None:
 
 def test_service_probes_scaling_resources_and_public_access() -> None:
     result = run(
-        minReplicas="1", replicas="1", maxReplicas="6", serverCpu="2", serverMemoryMb="4096"
+        minReplicas="1",
+        replicas="1",
+        maxReplicas="6",
+        serverCpu="2",
+        serverMemoryMb="4096",
+        dbSize="large",  # 6 instances x 4 workers x 4 engines: 480 connections at least
     )
     service = inputs(result, "gcp:cloudrunv2/service:Service")
     template, box = service["template"], container(result)
