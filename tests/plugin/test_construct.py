@@ -50,6 +50,7 @@ SCENARIOS: list[tuple[str, dict[str, Any]]] = [
             "image": "public.ecr.aws/example/mlflow:1",
             "client_access_key": True,
             "db_engine": "mysql",
+            "db_size": "medium",
             "allowed_hosts": ["mlflow.example.com"],
         },
     ),
