@@ -91,6 +91,9 @@ def deploy(config: StackConfig) -> dict[str, Any]:
             "client_access_key": artifacts.create_client_access_key,
             "artifact_kms_key_arn": config.kms_key_arn,
             "db_kms_key_arn": config.kms_key_arn,
+            "kms_key_arn": config.kms_key_arn,
+            "private_endpoints": network.private_endpoints,
+            "load_balancer_access_logs": service.load_balancer_access_logs,
             "vpc_cidr": network.vpc_cidr,
             "vpc_id": network.vpc_id,
             "public_subnet_ids": network.public_subnet_ids,
@@ -109,6 +112,8 @@ def deploy(config: StackConfig) -> dict[str, Any]:
     if config.database is not None or config.auth.enabled:
         # artifacts-only with auth: the auth tables' database.
         outputs["databaseSecretArn"] = server.database_secret_arn
+        # What `pulumi destroy` leaves behind (README, AWS: Teardown).
+        outputs["databaseFinalSnapshot"] = server.database_final_snapshot
     if config.auth.enabled:
         outputs["adminUsername"] = server.admin_username
         outputs["adminPassword"] = pulumi.Output.secret(server.admin_password)

@@ -1,4 +1,5 @@
-"""`ArtifactBucket`: the S3 bucket holding MLflow artifacts, private and TLS-only."""
+"""`ArtifactBucket`: the S3 bucket holding MLflow artifacts, private and TLS-only; and
+`AccessLogBucket`: the bucket of the load balancer's access logs."""
 
 from __future__ import annotations
 
@@ -7,9 +8,14 @@ from collections.abc import Mapping
 from typing import TypedDict
 
 import pulumi
+import pulumi_aws as aws
 from pulumi_aws import s3
 
-from mlflow_iac.aws.iam import check_kms_key_arn, tls_only_bucket_policy
+from mlflow_iac.aws.iam import (
+    check_kms_key_arn,
+    load_balancer_log_bucket_policy,
+    tls_only_bucket_policy,
+)
 
 MULTIPART_ABORT_DAYS = 7
 """Incomplete multipart uploads (an interrupted large artifact) are removed after this."""
@@ -166,4 +172,115 @@ class ArtifactBucket(pulumi.ComponentResource):
             rules=rules,
             # Lifecycle rules on versions need versioning configured first.
             opts=pulumi.ResourceOptions(parent=self, depends_on=lifecycle_deps),
+        )
+
+
+class AccessLogBucketArgs(TypedDict, total=False):
+    """Inputs of `AccessLogBucket`."""
+
+    expiration_days: int
+    """Days a log file is kept, 1 or more. Default 30."""
+    deletion_protection: bool
+    """Pulumi `protect` on the bucket, and no force destroy. Default True. Without it,
+    `pulumi destroy` deletes the bucket with the logs in it."""
+    tags: Mapping[str, str]
+    """Tags on every taggable resource."""
+
+
+class AccessLogBucket(pulumi.ComponentResource):
+    """An S3 bucket the load balancer writes its access logs to.
+
+    SSE-S3 (AES256), since load balancer access logs support no other encryption (not
+    SSE-KMS, whatever `kmsKeyArn` says: AWS's "Enable access logs for your Application Load
+    Balancer"); all four public-access blocks, ACLs off, a policy that refuses requests
+    without TLS and lets Elastic Load Balancing put objects under `AWSLogs/<account>/`
+    only (`iam.load_balancer_log_bucket_policy`); logs expire after `expiration_days`.
+
+    Children: Bucket, BucketPublicAccessBlock, BucketOwnershipControls,
+    BucketServerSideEncryptionConfiguration, BucketLifecycleConfiguration, BucketPolicy.
+    """
+
+    name: pulumi.Output[str]
+    """Bucket name (auto-named)."""
+    arn: pulumi.Output[str]
+    """Bucket ARN."""
+
+    def __init__(
+        self, name: str, args: AccessLogBucketArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        days = args.get("expiration_days", 30)
+        if days < 1:
+            raise ValueError(f"expiration_days: {days} must be positive")
+        protect = args.get("deletion_protection", True)
+        super().__init__("mlflow-aws:index:AccessLogBucket", name, None, opts)
+        self._tags = dict(args.get("tags") or {})
+        self._child = pulumi.ResourceOptions(parent=self)
+
+        self.bucket = s3.Bucket(
+            f"{name}-bucket",
+            force_destroy=not protect,  # logs only: a protected stack keeps them
+            tags=self._tags,
+            opts=pulumi.ResourceOptions(parent=self, protect=protect),
+        )
+        blocked = self._private_encrypted(name, days)
+        self.policy = self._policy(name, blocked)
+
+        self.name = self.bucket.bucket
+        self.arn = self.bucket.arn
+        self.register_outputs({"name": self.name, "arn": self.arn})
+
+    def _private_encrypted(self, name: str, days: int) -> s3.BucketPublicAccessBlock:
+        """Public access blocked, ACLs off, SSE-S3, expiry. Returns the access block."""
+        blocked = s3.BucketPublicAccessBlock(
+            f"{name}-public-access",
+            bucket=self.bucket.id,
+            block_public_acls=True,
+            block_public_policy=True,
+            ignore_public_acls=True,
+            restrict_public_buckets=True,
+            opts=self._child,
+        )
+        s3.BucketOwnershipControls(
+            f"{name}-ownership",
+            bucket=self.bucket.id,
+            rule={"object_ownership": "BucketOwnerEnforced"},
+            opts=self._child,
+        )
+        s3.BucketServerSideEncryptionConfiguration(
+            f"{name}-encryption",
+            bucket=self.bucket.id,
+            rules=[{"apply_server_side_encryption_by_default": {"sse_algorithm": "AES256"}}],
+            opts=self._child,
+        )
+        s3.BucketLifecycleConfiguration(
+            f"{name}-lifecycle",
+            bucket=self.bucket.id,
+            rules=[
+                {
+                    "id": "expire-access-logs",
+                    "status": "Enabled",
+                    "filter": {},
+                    "expiration": {"days": days},
+                    "abort_incomplete_multipart_upload": {
+                        "days_after_initiation": MULTIPART_ABORT_DAYS
+                    },
+                }
+            ],
+            opts=self._child,
+        )
+        return blocked
+
+    def _policy(self, name: str, blocked: s3.BucketPublicAccessBlock) -> s3.BucketPolicy:
+        """TLS only; Elastic Load Balancing may write this account's logs."""
+        invoke = pulumi.InvokeOptions(parent=self)
+        account = aws.get_caller_identity_output(opts=invoke).account_id
+        region = aws.get_region_output(opts=invoke).region
+        return s3.BucketPolicy(
+            f"{name}-policy",
+            bucket=self.bucket.id,
+            policy=pulumi.Output.all(self.bucket.arn, account, region).apply(
+                lambda values: json.dumps(load_balancer_log_bucket_policy(*values))
+            ),
+            # S3 rejects policy changes while the public access block is being written.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[blocked]),
         )

@@ -39,9 +39,12 @@ class DatabaseArgs(TypedDict, total=False):
     backup_retention_days: int
     """Automated backup retention, 1 to 35 days. Default 7."""
     deletion_protection: bool
-    """Refuse deletion, and take a final snapshot when the instance is deleted. Default True."""
+    """RDS refuses to delete the instance. Default True. Whatever its value, deleting the
+    instance takes a final snapshot (`final_snapshot_identifier`): protection decides whether
+    a delete may happen, not whether the data survives it."""
     kms_key_arn: str | None
-    """Customer-managed KMS key (key ARN) of the storage; None: the AWS-managed `aws/rds` key."""
+    """Customer-managed KMS key (key ARN) of the storage and the connection secret; None:
+    the AWS-managed `aws/rds` and `aws/secretsmanager` keys."""
     tags: Mapping[str, str]
     """Tags on every taggable resource."""
 
@@ -61,7 +64,13 @@ class Database(pulumi.ComponentResource):
     TLS is enforced by the parameter group (PostgreSQL `rds.force_ssl=1`, MySQL
     `require_secure_transport=ON`); clients use `sslmode=require`.
 
-    Children: RandomPassword, SubnetGroup, ParameterGroup, Instance, Secret, SecretVersion.
+    Teardown keeps the data: the instance's final snapshot is always taken, under a name
+    unique to this instance (`<stack name>-final-<8 hex>`, the suffix a `RandomId` created
+    with the instance), so a second stack of the same name, or a second teardown, never
+    collides with a snapshot an earlier one left behind.
+
+    Children: RandomPassword, RandomId (snapshot suffix), SubnetGroup, ParameterGroup,
+    Instance, Secret, SecretVersion.
     """
 
     host: pulumi.Output[str]
@@ -82,6 +91,8 @@ class Database(pulumi.ComponentResource):
     """postgresql or mysql (plain)."""
     sslmode: str
     """TLS mode clients use: require (encrypted; the RDS CA is not in the image)."""
+    final_snapshot_identifier: pulumi.Output[str]
+    """The snapshot RDS takes when the instance is deleted (unique to this instance)."""
 
     def __init__(
         self, name: str, args: DatabaseArgs, opts: pulumi.ResourceOptions | None = None
@@ -97,13 +108,16 @@ class Database(pulumi.ComponentResource):
         self.password = self._password(name)
         self.subnet_group, self.parameter_group = self._groups(name, args, settings)
         self.instance = self._instance(name, args, v, settings)
-        self.secret = self._secret(name, settings)
+        self.secret = self._secret(name, settings, v["kms_key_arn"])
 
         self.host = self.instance.address
         self.port = self.instance.port
         self.name = pulumi.Output.from_input(DB_NAME)
         self.username = pulumi.Output.from_input(DB_USERNAME)
         self.secret_arn = self.secret.arn
+        self.final_snapshot_identifier = self.instance.final_snapshot_identifier.apply(
+            lambda snapshot: snapshot or ""
+        )
         self.password_value_from = pulumi.Output.concat(self.secret.arn, ":password::")
         self.register_outputs({key: getattr(self, key) for key in OUTPUTS})
 
@@ -149,11 +163,7 @@ class Database(pulumi.ComponentResource):
         """The RDS instance: private, encrypted, sized, backed up, protected."""
         rds_engine, version, _family, port, instance_class, _tls = settings
         protect = v["protect"]
-        snapshot_id = (
-            physical_name(pulumi.get_project(), pulumi.get_stack(), name, "final", max_length=255)
-            if protect
-            else None
-        )
+        snapshot_id = self._final_snapshot_name(name)
         return rds.Instance(
             f"{name}-db",
             engine=rds_engine,
@@ -181,18 +191,33 @@ class Database(pulumi.ComponentResource):
             backup_retention_period=v["backup_days"],
             copy_tags_to_snapshot=True,
             deletion_protection=protect,
-            skip_final_snapshot=not protect,
+            # Always a final snapshot: turning protection off (to allow the delete) must not
+            # also throw the data away. Backups are kept at least one day (see _validate).
+            skip_final_snapshot=False,
             final_snapshot_identifier=snapshot_id,
             tags=self._tags,
             opts=self._child,
         )
 
-    def _secret(self, name: str, settings: DbSettings) -> secretsmanager.Secret:
+    def _final_snapshot_name(self, name: str) -> pulumi.Output[str]:
+        """`<project>-<stack>-<name>-final-<8 hex>`: the suffix is random per instance (a
+        fixed name collides with the snapshot the previous teardown left: RDS then refuses
+        the delete with DBSnapshotAlreadyExists)."""
+        suffix = random.RandomId(f"{name}-final-snapshot", byte_length=4, opts=self._child)
+        prefix = physical_name(
+            pulumi.get_project(), pulumi.get_stack(), name, "final", max_length=255 - 9
+        )
+        return pulumi.Output.concat(prefix, "-", suffix.hex)
+
+    def _secret(
+        self, name: str, settings: DbSettings, kms_key_arn: str | None
+    ) -> secretsmanager.Secret:
         """The connection in Secrets Manager, in RDS's own JSON shape."""
         rds_engine, port = settings[0], settings[3]
         secret = secretsmanager.Secret(
             f"{name}-secret",
             description="MLflow database master credentials (RDS JSON shape)",
+            kms_key_id=kms_key_arn,  # None: aws/secretsmanager
             tags=self._tags,
             opts=self._child,
         )
@@ -218,7 +243,16 @@ class Database(pulumi.ComponentResource):
         return secret
 
 
-OUTPUTS = ("host", "port", "name", "username", "password", "secret_arn", "password_value_from")
+OUTPUTS = (
+    "host",
+    "port",
+    "name",
+    "username",
+    "password",
+    "secret_arn",
+    "password_value_from",
+    "final_snapshot_identifier",
+)
 """The outputs `Database` registers (`engine` and `sslmode` are plain attributes)."""
 
 

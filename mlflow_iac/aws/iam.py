@@ -79,17 +79,93 @@ def tls_only_bucket_policy(bucket_arn: str) -> PolicyDocument:
     }
 
 
-def read_secrets_policy(secret_arns: Iterable[str]) -> PolicyDocument:
-    """IAM policy: read exactly these Secrets Manager secrets (the ECS agent injects them)."""
+def read_secrets_policy(
+    secret_arns: Iterable[str], kms_key_arn: str | None = None, region: str | None = None
+) -> PolicyDocument:
+    """IAM policy: read exactly these Secrets Manager secrets (the ECS agent injects them).
+
+    With `kms_key_arn` (the secrets' customer-managed key): kms:Decrypt on that key, only
+    through Secrets Manager in `region` (GetSecretValue decrypts with the caller's rights)."""
     arns = sorted(set(secret_arns))
     if not arns:
         raise ValueError("secret_arns: at least one secret ARN")
     for arn in arns:
         _require_arn(arn, "secret_arns", "arn:aws:secretsmanager:")
-    return {
-        "Version": POLICY_VERSION,
-        "Statement": [_statement("ReadContainerSecrets", ["secretsmanager:GetSecretValue"], arns)],
-    }
+    statements = [_statement("ReadContainerSecrets", ["secretsmanager:GetSecretValue"], arns)]
+    if kms_key_arn:
+        check_kms_key_arn("kms_key_arn", kms_key_arn)
+        if not region:
+            raise ValueError("region: required with kms_key_arn (kms:ViaService)")
+        statement = _statement("DecryptContainerSecrets", ["kms:Decrypt"], kms_key_arn)
+        statement["Condition"] = {
+            "StringEquals": {"kms:ViaService": f"secretsmanager.{region}.amazonaws.com"}
+        }
+        statements.append(statement)
+    return {"Version": POLICY_VERSION, "Statement": statements}
+
+
+ELB_LOG_ACCOUNTS = {
+    "us-east-1": "127311923021",
+    "us-east-2": "033677994240",
+    "us-west-1": "027434742980",
+    "us-west-2": "797873946194",
+    "af-south-1": "098369216593",
+    "ap-east-1": "754344448648",
+    "ap-south-1": "718504428378",
+    "ap-northeast-1": "582318560864",
+    "ap-northeast-2": "600734575887",
+    "ap-northeast-3": "383597477331",
+    "ap-southeast-1": "114774131450",
+    "ap-southeast-2": "783225319266",
+    "ap-southeast-3": "589379963580",
+    "ca-central-1": "985666609251",
+    "eu-central-1": "054676820928",
+    "eu-west-1": "156460612806",
+    "eu-west-2": "652711504416",
+    "eu-west-3": "009996457667",
+    "eu-south-1": "635631232127",
+    "eu-north-1": "897822967062",
+    "me-south-1": "076674570225",
+    "sa-east-1": "507241528517",
+    "us-gov-west-1": "048591011584",
+    "us-gov-east-1": "190560391635",
+    "cn-north-1": "638102146993",
+    "cn-northwest-1": "037604701340",
+}
+"""Elastic Load Balancing's log-delivery account per region opened before August 2022 (AWS's
+"Enable access logs for your Application Load Balancer", the same table as the Terraform
+provider's `aws_elb_service_account`). Newer regions know only the service principal."""
+ELB_LOG_DELIVERY = "logdelivery.elasticloadbalancing.amazonaws.com"
+"""The service principal that writes load balancer access logs (every region that has it)."""
+
+
+def load_balancer_log_bucket_policy(
+    bucket_arn: str, account_id: str, region: str
+) -> PolicyDocument:
+    """Bucket policy of the load balancers' access-log bucket: TLS only (as every bucket
+    here), and Elastic Load Balancing may put objects under `AWSLogs/<account>/` only: the
+    service principal everywhere, and in regions older than it also the region's
+    log-delivery account (AWS documents one or the other by region)."""
+    policy = tls_only_bucket_policy(bucket_arn)
+    if not re.fullmatch(r"\d{12}", account_id):
+        raise ValueError(f"account_id: {account_id!r} is not a 12-digit AWS account id")
+    logs = f"{bucket_arn}/AWSLogs/{account_id}/*"
+    principals: list[dict[str, str]] = [{"Service": ELB_LOG_DELIVERY}]
+    legacy = ELB_LOG_ACCOUNTS.get(region)
+    if legacy:
+        partition = bucket_arn.split(":")[1]
+        principals.append({"AWS": f"arn:{partition}:iam::{legacy}:root"})
+    for index, principal in enumerate(principals):
+        policy["Statement"].append(
+            {
+                "Sid": f"LoadBalancerAccessLogs{index}",
+                "Effect": "Allow",
+                "Principal": principal,
+                "Action": "s3:PutObject",
+                "Resource": logs,
+            }
+        )
+    return policy
 
 
 def service_assume_role_policy(service: str, account_id: str) -> PolicyDocument:

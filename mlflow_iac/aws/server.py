@@ -87,7 +87,17 @@ class MlflowServerArgs(TypedDict, total=False):
     artifact_kms_key_arn: str | None
     """Customer-managed KMS key of the bucket; None: SSE-S3."""
     db_kms_key_arn: str | None
-    """Customer-managed KMS key (key ARN) of the database storage; None: `aws/rds`."""
+    """Customer-managed KMS key (key ARN) of the database storage and its secret; None:
+    `aws/rds` and `aws/secretsmanager`."""
+    kms_key_arn: str | None
+    """Customer-managed KMS key (key ARN) of the server's secrets, its log group and the ECR
+    repository; None: AWS-managed keys."""
+    private_endpoints: bool
+    """New VPC only: interface endpoints for ECR, Secrets Manager and Logs, no NAT gateway,
+    the service's egress narrowed to them (see `NetworkArgs`). Default False."""
+    load_balancer_access_logs: bool
+    """The load balancer's access logs to a bucket of their own, kept `log_retention_days`.
+    Default True."""
     client_access_key: bool
     """direct only: an IAM user and access key for clients. Default False."""
     client_principal_arns: Sequence[str]
@@ -101,8 +111,9 @@ class MlflowServerArgs(TypedDict, total=False):
     private_subnet_ids: Sequence[str]
     """Existing private subnets (with vpc_id)."""
     deletion_protection: bool
-    """Protect the database (RDS deletion protection, final snapshot), the bucket (Pulumi
-    protect) and the ECR repository (no force delete). Default True."""
+    """Protect the database (RDS deletion protection), the buckets (Pulumi protect), the
+    load balancer (ALB deletion protection) and the ECR repository (no force delete).
+    Default True. The database's final snapshot is taken either way."""
     image_context: str
     """Docker build context of the mlflow-server image. Default: the context packaged with
     mlflow-iac (`mlflow_iac.image.default_context()`)."""
@@ -127,6 +138,8 @@ class MlflowServer(pulumi.ComponentResource):
     """DNS name of the load balancer."""
     database_secret_arn: pulumi.Output[str | None]
     """Secrets Manager ARN of the database credentials (None for artifacts-only)."""
+    database_final_snapshot: pulumi.Output[str | None]
+    """The snapshot RDS takes when the database is deleted (None without a database)."""
     admin_username: pulumi.Output[str | None]
     """The basic-auth admin (None without auth)."""
     admin_password: pulumi.Output[str | None]
@@ -169,6 +182,9 @@ class MlflowServer(pulumi.ComponentResource):
         self.artifact_location = self.bucket.uri
         self.load_balancer_dns_name = self.service.load_balancer_dns_name
         self.database_secret_arn = self.database.secret_arn if self.database else none
+        self.database_final_snapshot = (
+            self.database.final_snapshot_identifier if self.database else none
+        )
         self.admin_username = pulumi.Output.from_input(v["admin_username"]) if v["auth"] else none
         self.admin_password = admin_password if admin_password is not None else none
         self.admin_password_secret_arn = self.service.admin_password_secret_arn
@@ -196,6 +212,7 @@ class MlflowServer(pulumi.ComponentResource):
                 "cloudfront_only": not args.get("domain") and not args.get("public_http", False),
                 "container_port": DEFAULT_PORT,
                 "database_port": DB_ENGINES[v["engine"]][3] if v["rds"] else None,
+                "private_endpoints": args.get("private_endpoints", False),
                 "tags": self._tags,
             },
             opts=self._child,
@@ -332,6 +349,8 @@ class MlflowServer(pulumi.ComponentResource):
                 "image": v["image"],
                 "image_context": v["image_context"] or "",
                 "deletion_protection": v["protect"],
+                "access_logs": args.get("load_balancer_access_logs", True),
+                "kms_key_arn": args.get("kms_key_arn"),
                 "tags": self._tags,
             },
             opts=self._child,

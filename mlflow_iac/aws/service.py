@@ -24,7 +24,8 @@ from pulumi_aws import (
     secretsmanager,
 )
 
-from mlflow_iac.aws.iam import read_secrets_policy, service_assume_role_policy
+from mlflow_iac.aws.bucket import AccessLogBucket
+from mlflow_iac.aws.iam import check_kms_key_arn, read_secrets_policy, service_assume_role_policy
 from mlflow_iac.aws.naming import physical_name
 from mlflow_iac.aws.sizing import (
     DB_ENGINES,
@@ -143,7 +144,16 @@ class ServiceArgs(TypedDict, total=False):
     """A prebuilt image reference instead (no ECR repository, no build)."""
     deletion_protection: bool
     """Destroy refuses to delete the ECR repository while it holds images (no
-    `force_delete`). Default True."""
+    `force_delete`), the load balancer (ALB deletion protection) and the access-log bucket.
+    Default True."""
+    access_logs: bool
+    """The load balancer's access logs to a new bucket (`AccessLogBucket`). Default True."""
+    access_log_days: int
+    """Days the access logs are kept. Default `log_retention_days`."""
+    kms_key_arn: str | None
+    """Customer-managed KMS key (key ARN) of the secrets, the log group and the ECR
+    repository; None: AWS-managed keys. Its key policy must let CloudWatch Logs use it
+    (README, AWS: KMS)."""
     tags: Mapping[str, str]
     """Tags on every taggable resource."""
 
@@ -165,7 +175,8 @@ class Service(pulumi.ComponentResource):
 
     Children: Repository, LifecyclePolicy, Image (docker-build) when building; LogGroup,
     Cluster, RandomPassword (Flask key), Secret + SecretVersion per secret, Role +
-    RolePolicyAttachment + RolePolicy (execution), TaskDefinition, LoadBalancer,
+    RolePolicyAttachment + RolePolicy (execution), TaskDefinition, `AccessLogBucket`
+    (with access logs), LoadBalancer,
     TargetGroup, Listener x1-2, Certificate + CertificateValidation (domain),
     Service (ECS), Target + Policy (autoscaling).
     """
@@ -196,7 +207,11 @@ class Service(pulumi.ComponentResource):
         super().__init__("mlflow-aws:index:Service", name, None, opts)
         self._tags = dict(args.get("tags") or {})
         self._child = pulumi.ResourceOptions(parent=self)
-        self._protect = args.get("deletion_protection", True)
+        # Not `_protect`: pulumi.Resource keeps Pulumi's own protect flag there, and every
+        # child would inherit it (a protected task definition cannot be replaced by a new
+        # image, a protected service not deleted).
+        self._deletion_protection: bool = args.get("deletion_protection", True)
+        self._kms_key_arn = args.get("kms_key_arn")
         self._ready: list[pulumi.Resource] = []
         """What tasks need in place before the first one starts (ECS would otherwise fail
         them with ResourceInitializationError)."""
@@ -204,7 +219,7 @@ class Service(pulumi.ComponentResource):
 
         self.image_ref = self._image(name, args)
         # The load balancer first: its DNS name is one of the server's public host names.
-        self.load_balancer, self.target_group = self._load_balancer(name, args)
+        self.load_balancer, self.target_group = self._load_balancer(name, args, s)
         origin_secret = self._origin_secret(name) if s["cloudfront"] else None
         listeners, self.certificate_validation_records = self._listeners(
             name, domain, origin_secret
@@ -243,9 +258,12 @@ class Service(pulumi.ComponentResource):
         return self._build_image(name, build_context(args.get("image_context")))
 
     def _load_balancer(
-        self, name: str, args: ServiceArgs
+        self, name: str, args: ServiceArgs, s: dict[str, Any]
     ) -> tuple[lb.LoadBalancer, lb.TargetGroup]:
-        """The internet-facing ALB and the target group the tasks register in (by IP)."""
+        """The internet-facing ALB (protected from deletion with the stack, logging to its
+        `AccessLogBucket`, `_access_logs`) and the target group the tasks register in (by IP)."""
+        access_logs = self._access_logs(name, s)
+        after = [self.access_log_bucket.policy] if self.access_log_bucket else []
         load_balancer = lb.LoadBalancer(
             f"{name}-alb",
             load_balancer_type="application",
@@ -254,8 +272,10 @@ class Service(pulumi.ComponentResource):
             subnets=args["public_subnet_ids"],
             idle_timeout=IDLE_TIMEOUT_SECONDS,
             drop_invalid_header_fields=True,
+            enable_deletion_protection=self._deletion_protection,
+            access_logs=access_logs,
             tags=self._tags,
-            opts=self._child,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=after),
         )
         target_group = lb.TargetGroup(
             f"{name}-tg",
@@ -277,6 +297,26 @@ class Service(pulumi.ComponentResource):
             opts=self._child,
         )
         return load_balancer, target_group
+
+    def _access_logs(
+        self, name: str, s: dict[str, Any]
+    ) -> lb.LoadBalancerAccessLogsArgsDict | None:
+        """With access logs: their bucket (`self.access_log_bucket`), and the ALB's setting.
+        The ALB must wait for the bucket's policy: ELB writes a test object when logging is
+        turned on, and fails the update if it cannot."""
+        self.access_log_bucket: AccessLogBucket | None = None
+        if not s["access_logs"]:
+            return None
+        self.access_log_bucket = AccessLogBucket(
+            f"{name}-access-logs",
+            {
+                "expiration_days": s["access_log_days"],
+                "deletion_protection": self._deletion_protection,
+                "tags": self._tags,
+            },
+            opts=self._child,
+        )
+        return {"bucket": self.access_log_bucket.name, "enabled": True}
 
     def _listeners(
         self, name: str, domain: str | None, origin_secret: pulumi.Output[str] | None
@@ -507,6 +547,7 @@ class Service(pulumi.ComponentResource):
             secret = secretsmanager.Secret(
                 f"{name}-{suffix}",
                 description=f"MLflow server: {variable}",
+                kms_key_id=self._kms_key_arn,  # None: aws/secretsmanager
                 tags=self._tags,
                 opts=self._child,
             )
@@ -544,11 +585,13 @@ class Service(pulumi.ComponentResource):
         )
         self._ready.append(attachment)
         if secret_arns:
+            region = aws.get_region_output(opts=pulumi.InvokeOptions(parent=self)).region
+            key = self._kms_key_arn
             grant = iam.RolePolicy(
                 f"{name}-execution-secrets",
                 role=role.id,
-                policy=pulumi.Output.all(*secret_arns).apply(
-                    lambda arns: json.dumps(read_secrets_policy(arns))
+                policy=pulumi.Output.all(region, *secret_arns).apply(
+                    lambda values: json.dumps(read_secrets_policy(values[1:], key, values[0]))
                 ),
                 opts=self._child,
             )
@@ -568,6 +611,8 @@ class Service(pulumi.ComponentResource):
         self.log_group = cloudwatch.LogGroup(
             f"{name}-logs",
             retention_in_days=s["log_retention_days"],
+            # The key policy must admit logs.<region>.amazonaws.com (README, AWS: KMS).
+            kms_key_id=self._kms_key_arn,
             tags=self._tags,
             opts=self._child,
         )
@@ -701,13 +746,22 @@ class Service(pulumi.ComponentResource):
     def _build_image(self, name: str, context: Path) -> pulumi.Output[str]:
         """An ECR repository, its expiry policy, and the image built from `context` and pushed."""
         tags, child = self._tags, self._child
+        encryption: ecr.RepositoryEncryptionConfigurationArgsDict = (
+            {"encryption_type": "KMS", "kms_key": self._kms_key_arn}
+            if self._kms_key_arn
+            else {"encryption_type": "AES256"}
+        )
         self.repository = ecr.Repository(
             f"{name}-repo",
-            image_tag_mutability="IMMUTABLE",  # a tag is a content digest: never overwritten
+            # MUTABLE: docker-build decides to rebuild from its own context hash, which also
+            # covers file modes, so a checkout with another umask (or a revert of docker/)
+            # re-pushes a tag that exists; IMMUTABLE would refuse it (ImageTagAlreadyExists).
+            # Deployments stay immutable: the tasks run the image by digest (below).
+            image_tag_mutability="MUTABLE",
             image_scanning_configuration={"scan_on_push": True},
-            encryption_configurations=[{"encryption_type": "AES256"}],
+            encryption_configurations=[encryption],
             # Images are rebuilt from docker/ at will, but a protected stack keeps what ran.
-            force_delete=not self._protect,
+            force_delete=not self._deletion_protection,
             tags=tags,
             opts=child,
         )
@@ -753,7 +807,8 @@ class Service(pulumi.ComponentResource):
             ],
             opts=child,
         )
-        return self.image.ref
+        # By digest, not by tag: what a task definition names can never change under it.
+        return pulumi.Output.concat(self.repository.repository_url, "@", self.image.digest)
 
 
 def _validate(args: ServiceArgs) -> dict[str, Any]:
@@ -813,6 +868,10 @@ def _validate(args: ServiceArgs) -> dict[str, Any]:
     retention = args.get("log_retention_days", 30)
     if retention < 1:
         raise ValueError(f"log_retention_days: {retention} must be positive")
+    access_log_days = args.get("access_log_days", retention)
+    if access_log_days < 1:
+        raise ValueError(f"access_log_days: {access_log_days} must be positive")
+    check_kms_key_arn("kms_key_arn", args.get("kms_key_arn"))
     workers = server_workers(cpu, memory)
     db_pool: tuple[int, int] | None = None
     size = args.get("database_size")
@@ -841,6 +900,8 @@ def _validate(args: ServiceArgs) -> dict[str, Any]:
         "cpu": cpu,
         "memory_mb": memory,
         "log_retention_days": retention,
+        "access_logs": args.get("access_logs", True),
+        "access_log_days": access_log_days,
         "allowed_hosts": list(args.get("allowed_hosts") or []),
         "cloudfront": domain is None and not args.get("public_http", False),
         "workers": workers,

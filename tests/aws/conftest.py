@@ -140,7 +140,6 @@ AWS_OUTPUTS: dict[str, harness.OutputsFn] = {
     "aws:ec2/eip:Eip": lambda a: {"id": f"eipalloc-{_hex(a.name)}", "publicIp": "203.0.113.10"},
     "aws:ec2/natGateway:NatGateway": _ec2_id("nat"),
     "aws:ec2/routeTable:RouteTable": _ec2_id("rtb"),
-    "aws:ec2/vpcEndpoint:VpcEndpoint": _ec2_id("vpce"),
     "aws:ec2/securityGroup:SecurityGroup": _ec2_id("sg"),
     "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": _ec2_id("sgr"),
     "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": _ec2_id("sgr"),
@@ -181,6 +180,14 @@ AWS_OUTPUTS: dict[str, harness.OutputsFn] = {
         "hostedZoneId": "Z2FDTNDATAQYW2",
     },
     "aws:acm/certificateValidation:CertificateValidation": lambda a: {},
+    "random:index/randomId:RandomId": lambda a: {
+        "hex": _hex(a.name, 2 * int(a.inputs.get("byteLength", 4))),
+        "id": _hex(a.name, 2 * int(a.inputs.get("byteLength", 4))),
+    },
+    "aws:ec2/vpcEndpoint:VpcEndpoint": lambda a: {
+        **_ec2_id("vpce")(a),
+        "prefixListId": "pl-6da54004" if a.inputs.get("vpcEndpointType") == "Gateway" else "",
+    },
     "random:index/randomPassword:RandomPassword": lambda a: {
         "result": ("Rnd-" + _hex(a.name, 40))[: int(a.inputs.get("length", 16))]
     },

@@ -9,6 +9,7 @@ import pulumi
 import pytest
 
 from mlflow_iac.aws import (
+    AccessLogBucket,
     ArtifactBucket,
     Database,
     Identity,
@@ -50,6 +51,20 @@ CASES: list[tuple[type, dict[str, Any], str]] = [
         "public_subnet_ids/private_subnet_ids",
     ),
     (Network, {"allowed_cidrs": ["0.0.0.0/0"], "database_port": 70000}, "database_port"),
+    (
+        Network,
+        {
+            "allowed_cidrs": ["0.0.0.0/0"],
+            "vpc_id": "vpc-1",
+            "public_subnet_ids": ["a", "b"],
+            "private_subnet_ids": ["c", "d"],
+            "private_endpoints": True,
+        },
+        "private_endpoints",
+    ),
+    (AccessLogBucket, {"expiration_days": 0}, "expiration_days"),
+    (Service, {**SERVICE, "access_log_days": 0}, "access_log_days"),
+    (Service, {**SERVICE, "kms_key_arn": "alias/mine"}, "kms_key_arn"),
     (Database, {"subnet_ids": ["a"], "security_group_id": "sg", "engine": "oracle"}, "engine"),
     (Database, {"subnet_ids": ["a"], "security_group_id": "sg", "size": "xl"}, "size"),
     (Database, {"subnet_ids": ["a"], "security_group_id": "sg", "storage_gb": 5}, "storage_gb"),
@@ -129,7 +144,16 @@ def test_bad_input_fails_before_registration(
 
 def test_type_tokens() -> None:
     tokens = {
-        c.__name__: c for c in (Network, Database, ArtifactBucket, Identity, Service, MlflowServer)
+        c.__name__: c
+        for c in (
+            Network,
+            Database,
+            ArtifactBucket,
+            AccessLogBucket,
+            Identity,
+            Service,
+            MlflowServer,
+        )
     }
     result = harness.run_program(config={"cloud": "aws", "scenario": "direct"})
     registered = {r.type for r in result.mocks.resources if r.type.startswith("mlflow-aws:")}

@@ -137,3 +137,18 @@ def test_client_environment_never_turns_a_missing_value_into_none() -> None:
     }
     with pytest.raises(ValueError, match=r"^clientEnvironment: no value for AWS_ROLE_ARN$"):
         client_variables({"MLFLOW_TRACKING_URI": "https://x", "AWS_ROLE_ARN": None})
+
+
+@pytest.mark.parametrize(
+    ("config", "start"),
+    [
+        (
+            {"privateEndpoints": "true", **VPC},
+            "mlflow:privateEndpoints: invalid value 'true'; allowed: false when mlflow:vpcId",
+        ),
+        ({"privateEndpoints": "maybe"}, "mlflow:privateEndpoints: invalid value 'maybe'"),
+        ({"loadBalancerAccessLogs": "no"}, "mlflow:loadBalancerAccessLogs: invalid value 'no'"),
+    ],
+)
+def test_network_and_log_options_refused_by_name(config: dict[str, Any], start: str) -> None:
+    assert refused(config).startswith(start)

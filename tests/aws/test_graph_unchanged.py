@@ -74,6 +74,11 @@ CASES: dict[str, dict[str, Any]] = {
         "privateSubnetIds": ["subnet-0bbbbbbbbbbbbbbb1", "subnet-0bbbbbbbbbbbbbbb2"],
     },
     "artifacts-only-domain": {"scenario": "artifacts-only", "domain": "mlflow.example.com"},
+    "proxied-private-endpoints-kms": {
+        "privateEndpoints": "true",
+        "kmsKeyArn": "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+    },
+    "proxied-no-access-logs": {"loadBalancerAccessLogs": "false"},
 }
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from mlflow_iac.aws import iam
@@ -94,3 +96,52 @@ def test_check_kms_key_arn_takes_key_arns_only() -> None:
     for bad in ("alias/mlflow", "arn:aws:kms:eu-west-1:123456789012:alias/mlflow", "key/abc"):
         with pytest.raises(ValueError, match=r"^kms_key_arn: .* is not a KMS key ARN"):
             iam.check_kms_key_arn("kms_key_arn", bad)
+
+
+def test_read_secrets_policy_with_a_customer_key_decrypts_only_through_secrets_manager() -> None:
+    _, decrypt = iam.read_secrets_policy([SECRET], KEY, "eu-west-1")["Statement"]
+    assert decrypt == {
+        "Sid": "DecryptContainerSecrets",
+        "Effect": "Allow",
+        "Action": ["kms:Decrypt"],
+        "Resource": KEY,
+        "Condition": {"StringEquals": {"kms:ViaService": "secretsmanager.eu-west-1.amazonaws.com"}},
+    }
+    with pytest.raises(ValueError, match=r"^region: "):
+        iam.read_secrets_policy([SECRET], KEY)
+    with pytest.raises(ValueError, match=r"^kms_key_arn: "):
+        iam.read_secrets_policy([SECRET], "alias/mine", "eu-west-1")
+
+
+@pytest.mark.parametrize(
+    ("region", "legacy"),
+    [
+        ("eu-west-1", "arn:aws:iam::156460612806:root"),
+        ("us-east-1", "arn:aws:iam::127311923021:root"),
+        ("ap-southeast-4", None),  # opened after August 2022: the service principal only
+    ],
+)
+def test_load_balancer_log_bucket_policy(region: str, legacy: str | None) -> None:
+    doc = iam.load_balancer_log_bucket_policy(BUCKET, "123456789012", region)
+    deny, *allows = doc["Statement"]
+    assert deny["Effect"] == "Deny" and deny["Condition"] == {
+        "Bool": {"aws:SecureTransport": "false"}
+    }
+    expected = [{"Service": "logdelivery.elasticloadbalancing.amazonaws.com"}]
+    if legacy:
+        expected.append({"AWS": legacy})
+    assert [s["Principal"] for s in allows] == expected
+    for statement in allows:
+        assert statement["Effect"] == "Allow"
+        assert statement["Action"] == "s3:PutObject"
+        assert statement["Resource"] == f"{BUCKET}/AWSLogs/123456789012/*"
+    with pytest.raises(ValueError, match=r"^account_id: "):
+        iam.load_balancer_log_bucket_policy(BUCKET, "me", region)
+
+
+def test_log_delivery_accounts_are_twelve_digits_per_region_name() -> None:
+
+    assert len(iam.ELB_LOG_ACCOUNTS) == 26
+    for region, account in iam.ELB_LOG_ACCOUNTS.items():
+        assert re.fullmatch(r"[a-z]{2}(-gov)?-[a-z]+-\d", region), region
+        assert re.fullmatch(r"\d{12}", account), region

@@ -3,6 +3,7 @@ every option that changes the graph; what a user relies on is asserted."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import subprocess
 import sys
@@ -52,6 +53,16 @@ def sg_id(result: harness.ProgramResult, suffix: str) -> str:
         if r.name.endswith(f"-{suffix}")
     ]
     return f"sg-{_hex(group.name)}"
+
+
+def named(result: harness.ProgramResult, type_token: str, prefix: str) -> dict[str, Any]:
+    """The inputs of the one resource of `type_token` whose name starts with `prefix`."""
+    (found,) = [r for r in result.mocks.of_type(type_token) if r.name.startswith(prefix)]
+    return plain(found.inputs)
+
+
+ARTIFACTS = "mlflow-artifacts-"
+ACCESS_LOG_BUCKET = "mlflow-server-access-logs-"
 
 
 def container(result: harness.ProgramResult) -> dict[str, Any]:
@@ -116,6 +127,7 @@ DATABASE = Counter(
     {
         "mlflow-aws:index:Database": 1,
         "random:index/randomPassword:RandomPassword": 1,
+        "random:index/randomId:RandomId": 1,  # the final snapshot's suffix
         "aws:rds/subnetGroup:SubnetGroup": 1,
         "aws:rds/parameterGroup:ParameterGroup": 1,
         "aws:rds/instance:Instance": 1,
@@ -163,6 +175,30 @@ SERVICE = Counter(
         "aws:appautoscaling/policy:Policy": 1,
     }
 )
+ACCESS_LOGS = Counter(
+    {
+        "mlflow-aws:index:AccessLogBucket": 1,
+        "aws:s3/bucket:Bucket": 1,
+        "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock": 1,
+        "aws:s3/bucketOwnershipControls:BucketOwnershipControls": 1,
+        "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration": 1,
+        "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration": 1,
+        "aws:s3/bucketPolicy:BucketPolicy": 1,
+    }
+)
+PRIVATE_ENDPOINTS_ADD = Counter(
+    {
+        # ECR api + dkr, Secrets Manager, Logs; their group, admitting the service only
+        "aws:ec2/vpcEndpoint:VpcEndpoint": 4,
+        "aws:ec2/securityGroup:SecurityGroup": 1,
+        "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": 1,
+        # 443 to anywhere becomes 443 to S3's prefix list and 443 to the endpoints
+        "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": 1,
+    }
+)
+PRIVATE_ENDPOINTS_REMOVE = Counter(
+    {"aws:ec2/eip:Eip": 1, "aws:ec2/natGateway:NatGateway": 1, "aws:ec2/route:Route": 1}
+)
 CLOUDFRONT = Counter(
     {
         # HTTPS without a domain: CloudFront, and the ALB forwarding only its origin header
@@ -195,7 +231,7 @@ SERVER = Counter({"mlflow-aws:index:MlflowServer": 1})
 AUTH_DATABASE_URL = Counter(
     {"aws:secretsmanager/secret:Secret": 1, "aws:secretsmanager/secretVersion:SecretVersion": 1}
 )
-BASE = SERVER + NETWORK + BUCKET + IDENTITY + SERVICE + CLOUDFRONT
+BASE = SERVER + NETWORK + BUCKET + IDENTITY + SERVICE + ACCESS_LOGS + CLOUDFRONT
 
 EXPECTED = {
     "proxied": BASE + DATABASE + AUTH + READ_SECRETS,
@@ -241,6 +277,8 @@ def test_exact_resource_types_per_scenario(scenario: str) -> None:
             AUTH,
         ),
         ({"deletionProtection": "false"}, Counter(), Counter()),
+        ({"loadBalancerAccessLogs": "false"}, Counter(), ACCESS_LOGS),
+        ({"privateEndpoints": "true"}, PRIVATE_ENDPOINTS_ADD, PRIVATE_ENDPOINTS_REMOVE),
     ],
 )
 def test_options_change_the_graph_exactly(
@@ -420,13 +458,24 @@ def test_rds_private_encrypted_tls_sized(config: dict[str, Any], expected: tuple
         assert "password" in instance.secret_inputs
 
 
-def test_deletion_protection_on_keeps_a_final_snapshot_and_protects_the_bucket() -> None:
+def _final_snapshot(result: harness.ProgramResult) -> str:
+    """The final snapshot name the instance gets: the stack's prefix and its RandomId."""
+    suffix = result.mocks.one("random:index/randomId:RandomId")
+    assert suffix.name == "mlflow-db-final-snapshot"
+    assert plain(suffix.inputs)["byteLength"] == 4.0
+    return f"mlflow-test-mlflow-db-final-{_hex(suffix.name, 8)}"
+
+
+def test_deletion_protection_on_keeps_a_unique_final_snapshot_and_protects_the_bucket() -> None:
     result = run()
     db = inputs(result, "aws:rds/instance:Instance")
     assert db["deletionProtection"] is True
     assert db["skipFinalSnapshot"] is False
-    assert db["finalSnapshotIdentifier"] == "mlflow-test-mlflow-db-final"
-    assert inputs(result, "aws:s3/bucket:Bucket")["forceDestroy"] is False
+    # Unique per instance (a random suffix): the fixed "...-final" of an earlier teardown
+    # would make RDS refuse the next delete (DBSnapshotAlreadyExists).
+    assert db["finalSnapshotIdentifier"] == _final_snapshot(result)
+    assert db["finalSnapshotIdentifier"] != "mlflow-test-mlflow-db-final"
+    assert named(result, "aws:s3/bucket:Bucket", ARTIFACTS)["forceDestroy"] is False
 
 
 def test_ecr_repository_is_force_deleted_only_without_deletion_protection() -> None:
@@ -435,13 +484,36 @@ def test_ecr_repository_is_force_deleted_only_without_deletion_protection() -> N
     assert inputs(unprotected, "aws:ecr/repository:Repository")["forceDelete"] is True
 
 
-def test_deletion_protection_off_skips_the_final_snapshot() -> None:
+def test_the_final_snapshot_name_is_a_stack_output() -> None:
+    result = run()
+    assert result.outputs["databaseFinalSnapshot"] == _final_snapshot(result)
+
+
+def test_deletion_protection_off_still_takes_the_final_snapshot() -> None:
+    # The documented teardown turns protection off first: that must not drop the data.
     result = run(deletionProtection="false", artifactForceDestroy="true")
     db = inputs(result, "aws:rds/instance:Instance")
     assert db["deletionProtection"] is False
-    assert db["skipFinalSnapshot"] is True
-    assert "finalSnapshotIdentifier" not in db
-    assert inputs(result, "aws:s3/bucket:Bucket")["forceDestroy"] is True
+    assert db["skipFinalSnapshot"] is False
+    assert db["finalSnapshotIdentifier"] == _final_snapshot(result)
+    assert named(result, "aws:s3/bucket:Bucket", ARTIFACTS)["forceDestroy"] is True
+
+
+def test_deletion_protection_protects_only_the_stateful_resources() -> None:
+    """Pulumi `protect` on the two buckets only (RDS, ALB and ECR have their own flags):
+    a protected task definition could not be replaced by the next image."""
+    cases: list[tuple[dict[str, Any], bool]] = [
+        ({}, True),
+        ({"deletionProtection": "false"}, False),
+    ]
+    for config, expected in cases:
+        result = run(**config)
+        protected = {r.name for r in result.mocks.resources if r.options.get("protect")}
+        buckets = (
+            {r.name for r in result.mocks.of_type("aws:s3/bucket:Bucket")} if expected else set()
+        )
+        assert protected == buckets, config
+        assert len(buckets) == (2 if expected else 0)
 
 
 def test_database_secret_holds_the_rds_json_shape() -> None:
@@ -468,6 +540,7 @@ def test_artifacts_only_without_auth_has_no_database_and_no_database_variables()
     assert "AUTH_ENABLED" not in env
     assert secret_refs(result) == {}
     assert "databaseSecretArn" not in result.outputs
+    assert "databaseFinalSnapshot" not in result.outputs
 
 
 def test_artifacts_only_has_auth_by_default_with_its_tables_in_a_private_postgres() -> None:
@@ -501,13 +574,18 @@ def test_artifacts_only_has_auth_by_default_with_its_tables_in_a_private_postgre
 
 # ---------------------------------------------------------------------------- bucket
 
+SSE = "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
+LIFECYCLE = "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration"
+
 
 def test_bucket_private_encrypted_tls_only_with_lifecycle() -> None:
     result = run(artifactNoncurrentDays="45")
-    bucket = result.mocks.one("aws:s3/bucket:Bucket")
+    (bucket,) = [
+        r for r in result.mocks.of_type("aws:s3/bucket:Bucket") if r.name.startswith(ARTIFACTS)
+    ]
     name = result.outputs["artifactLocation"].removeprefix("s3://")
     arn = f"arn:aws:s3:::{name}"
-    block = inputs(result, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock")
+    block = named(result, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", ARTIFACTS)
     for flag in (
         "blockPublicAcls",
         "blockPublicPolicy",
@@ -516,28 +594,20 @@ def test_bucket_private_encrypted_tls_only_with_lifecycle() -> None:
     ):
         assert block[flag] is True, flag
     assert block["bucket"] == name
-    ownership = inputs(result, "aws:s3/bucketOwnershipControls:BucketOwnershipControls")
+    ownership = named(result, "aws:s3/bucketOwnershipControls:BucketOwnershipControls", ARTIFACTS)
     assert ownership["rule"] == {"objectOwnership": "BucketOwnerEnforced"}
-    sse = inputs(
-        result,
-        "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
-    )
+    sse = named(result, SSE, ARTIFACTS)
     assert sse["rules"][0]["applyServerSideEncryptionByDefault"] == {"sseAlgorithm": "AES256"}
     versioning = inputs(result, "aws:s3/bucketVersioning:BucketVersioning")
     assert versioning["versioningConfiguration"] == {"status": "Enabled"}
-    rules = {
-        r["id"]: r
-        for r in inputs(result, "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration")[
-            "rules"
-        ]
-    }
+    rules = {r["id"]: r for r in named(result, LIFECYCLE, ARTIFACTS)["rules"]}
     assert rules["expire-noncurrent-versions"]["noncurrentVersionExpiration"] == {
         "noncurrentDays": 45.0
     }
     assert rules["abort-incomplete-multipart-uploads"]["abortIncompleteMultipartUpload"] == {
         "daysAfterInitiation": 7.0
     }
-    policy = json.loads(inputs(result, "aws:s3/bucketPolicy:BucketPolicy")["policy"])
+    policy = json.loads(named(result, "aws:s3/bucketPolicy:BucketPolicy", ARTIFACTS)["policy"])
     (deny,) = policy["Statement"]
     assert deny["Effect"] == "Deny"
     assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
@@ -547,9 +617,7 @@ def test_bucket_private_encrypted_tls_only_with_lifecycle() -> None:
 
 def test_bucket_without_versioning_has_no_noncurrent_rule() -> None:
     result = run(artifactVersioning="false")
-    rules = inputs(result, "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration")[
-        "rules"
-    ]
+    rules = named(result, LIFECYCLE, ARTIFACTS)["rules"]
     assert [r["id"] for r in rules] == ["abort-incomplete-multipart-uploads"]
 
 
@@ -559,27 +627,53 @@ def test_bucket_without_versioning_has_no_noncurrent_rule() -> None:
 def test_customer_kms_key_encrypts_bucket_and_database_and_is_granted_narrowly() -> None:
     key = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
     result = run(scenario="direct", kmsKeyArn=key)
-    sse = inputs(
-        result,
-        "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
-    )
+    sse = named(result, SSE, ARTIFACTS)
     assert sse["rules"][0]["applyServerSideEncryptionByDefault"] == {
         "sseAlgorithm": "aws:kms",
         "kmsMasterKeyId": key,
     }
     db = inputs(result, "aws:rds/instance:Instance")
     assert db["storageEncrypted"] is True and db["kmsKeyId"] == key
-    # The task role and the clients' policy may use exactly that key, for S3 only.
+    # The task role and the clients' policy may use exactly that key, for S3 only; the
+    # execution role may decrypt with it only through Secrets Manager.
     kms_statements = [
         statement
         for document in documents(result)
         for statement in document["Statement"]
         if any(str(a).startswith("kms:") for a in statement["Action"])
     ]
-    assert len(kms_statements) == 2
+    assert len(kms_statements) == 3
     for statement in kms_statements:
         assert statement["Resource"] == key
-        assert statement["Action"] == ["kms:Decrypt", "kms:GenerateDataKey"]
+    s3_use = [s for s in kms_statements if "Condition" not in s]
+    assert [s["Action"] for s in s3_use] == [["kms:Decrypt", "kms:GenerateDataKey"]] * 2
+    (secrets_use,) = [s for s in kms_statements if "Condition" in s]
+    assert secrets_use["Action"] == ["kms:Decrypt"]
+    assert secrets_use["Condition"] == {
+        "StringEquals": {"kms:ViaService": "secretsmanager.eu-west-1.amazonaws.com"}
+    }
+
+
+def test_customer_kms_key_encrypts_secrets_log_group_and_ecr() -> None:
+    key = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    result = run(kmsKeyArn=key)
+    secrets = all_inputs(result, "aws:secretsmanager/secret:Secret")
+    assert len(secrets) == 3  # the database's, the admin password, the Flask key
+    assert {s.get("kmsKeyId") for s in secrets} == {key}
+    assert inputs(result, "aws:cloudwatch/logGroup:LogGroup")["kmsKeyId"] == key
+    repository = inputs(result, "aws:ecr/repository:Repository")
+    assert repository["encryptionConfigurations"] == [{"encryptionType": "KMS", "kmsKey": key}]
+    # Load balancer access logs support SSE-S3 only, whatever the key.
+    log_sse = named(result, SSE, ACCESS_LOG_BUCKET)
+    assert log_sse["rules"][0]["applyServerSideEncryptionByDefault"] == {"sseAlgorithm": "AES256"}
+
+
+def test_without_kms_key_secrets_logs_and_ecr_use_aws_managed_keys() -> None:
+    result = run()
+    assert all("kmsKeyId" not in s for s in all_inputs(result, "aws:secretsmanager/secret:Secret"))
+    assert "kmsKeyId" not in inputs(result, "aws:cloudwatch/logGroup:LogGroup")
+    repository = inputs(result, "aws:ecr/repository:Repository")
+    assert repository["encryptionConfigurations"] == [{"encryptionType": "AES256"}]
 
 
 def test_without_kms_key_aws_managed_keys() -> None:
@@ -692,8 +786,12 @@ def test_container_environment_follows_the_image_contract(scenario: str) -> None
     assert logs["logDriver"] == "awslogs"
     assert logs["options"]["awslogs-region"] == "eu-west-1"
     assert logs["options"]["awslogs-group"] == physical("mlflow-server-logs", 512)
+    # By digest alone: the repository's tags are mutable (docker-build re-pushes a tag when
+    # only file modes changed), what a task definition runs never is.
     image = inputs(result, "docker-build:index:Image")
-    assert definition["image"].startswith(image["tags"][0] + "@sha256:")
+    repository = physical("mlflow-server-repo")
+    digest = "sha256:" + hashlib.sha256(image["tags"][0].encode()).hexdigest()
+    assert definition["image"] == f"{ACCOUNT}.dkr.ecr.eu-west-1.amazonaws.com/{repository}@{digest}"
 
 
 def _secret_values(result: harness.ProgramResult) -> list[str]:
@@ -1003,6 +1101,7 @@ def test_outputs_with_credentials_are_secret() -> None:
                 "loadBalancerDnsName",
                 "clientEnvironment",
                 "databaseSecretArn",
+                "databaseFinalSnapshot",
                 "adminUsername",
                 "adminPassword",
                 "adminPasswordSecretArn",
@@ -1018,6 +1117,7 @@ def test_outputs_with_credentials_are_secret() -> None:
                 "loadBalancerDnsName",
                 "clientEnvironment",
                 "databaseSecretArn",
+                "databaseFinalSnapshot",
                 "adminUsername",
                 "adminPassword",
                 "adminPasswordSecretArn",
@@ -1036,6 +1136,7 @@ def test_outputs_with_credentials_are_secret() -> None:
                 "loadBalancerDnsName",
                 "clientEnvironment",
                 "databaseSecretArn",
+                "databaseFinalSnapshot",
                 "adminUsername",
                 "adminPassword",
                 "adminPasswordSecretArn",
@@ -1063,6 +1164,7 @@ def test_output_names_per_scenario(scenario: str, expected: set[str]) -> None:
 # ---------------------------------------------------------------------------- tags, parents
 
 UNTAGGABLE = {
+    "random:index/randomId:RandomId",
     "aws:ec2/route:Route",
     "aws:ec2/routeTableAssociation:RouteTableAssociation",
     "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
@@ -1095,8 +1197,12 @@ def test_config_tags_on_every_taggable_resource_and_every_child_parented() -> No
     components = {r.urn: r for r in result.mocks.resources if r.type.startswith("mlflow-aws:")}
     for resource in result.mocks.resources:
         if resource.type.startswith("mlflow-aws:"):
-            if resource.type != "mlflow-aws:index:MlflowServer":
-                assert components[resource.parent or ""].type == "mlflow-aws:index:MlflowServer"
+            parent = {
+                "mlflow-aws:index:MlflowServer": None,
+                "mlflow-aws:index:AccessLogBucket": "mlflow-aws:index:Service",
+            }.get(resource.type, "mlflow-aws:index:MlflowServer")
+            if parent is not None:
+                assert components[resource.parent or ""].type == parent
             continue
         assert resource.parent in components, resource.name
         assert resource.name.startswith("mlflow-"), resource.name
@@ -1120,3 +1226,125 @@ def test_aws_stack_never_imports_other_clouds() -> None:
         check=False,
     )
     assert done.returncode == 0, done.stderr
+
+
+# ---------------------------------------------------------------------------- issue 12 review
+
+
+def test_load_balancer_protected_and_logging_to_its_own_bucket() -> None:
+    result = run(logRetentionDays="90")
+    alb = inputs(result, "aws:lb/loadBalancer:LoadBalancer")
+    assert alb["enableDeletionProtection"] is True
+    log_bucket = named(result, "aws:s3/bucket:Bucket", ACCESS_LOG_BUCKET)
+    name = physical("mlflow-server-access-logs-bucket")
+    assert alb["accessLogs"] == {"bucket": name, "enabled": True}
+    assert log_bucket["forceDestroy"] is False
+    block = named(
+        result, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", ACCESS_LOG_BUCKET
+    )
+    assert all(block[flag] is True for flag in ("blockPublicAcls", "blockPublicPolicy"))
+    assert all(block[flag] is True for flag in ("ignorePublicAcls", "restrictPublicBuckets"))
+    sse = named(result, SSE, ACCESS_LOG_BUCKET)
+    assert sse["rules"][0]["applyServerSideEncryptionByDefault"] == {"sseAlgorithm": "AES256"}
+    (rule,) = named(result, LIFECYCLE, ACCESS_LOG_BUCKET)["rules"]
+    assert rule["expiration"] == {"days": 90.0}
+    policy = json.loads(
+        named(result, "aws:s3/bucketPolicy:BucketPolicy", ACCESS_LOG_BUCKET)["policy"]
+    )
+    arn = f"arn:aws:s3:::{name}"
+    allows = [s for s in policy["Statement"] if s["Effect"] == "Allow"]
+    assert [s["Principal"] for s in allows] == [
+        {"Service": "logdelivery.elasticloadbalancing.amazonaws.com"},
+        {"AWS": "arn:aws:iam::156460612806:root"},  # eu-west-1's log-delivery account
+    ]
+    assert {s["Resource"] for s in allows} == {f"{arn}/AWSLogs/{ACCOUNT}/*"}
+    assert {s["Action"] for s in allows} == {"s3:PutObject"}
+    (deny,) = [s for s in policy["Statement"] if s["Effect"] == "Deny"]
+    assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    # ELB writes a test object when logging is enabled: the policy comes first.
+    (alb_resource,) = result.mocks.of_type("aws:lb/loadBalancer:LoadBalancer")
+    policy_urn = next(
+        r.urn
+        for r in result.mocks.of_type("aws:s3/bucketPolicy:BucketPolicy")
+        if r.name.startswith(ACCESS_LOG_BUCKET)
+    )
+    assert policy_urn in alb_resource.options["dependencies"]
+
+
+def test_unprotected_stack_lets_destroy_remove_the_load_balancer_and_its_logs() -> None:
+    result = run(deletionProtection="false", artifactForceDestroy="true")
+    assert inputs(result, "aws:lb/loadBalancer:LoadBalancer")["enableDeletionProtection"] is False
+    assert named(result, "aws:s3/bucket:Bucket", ACCESS_LOG_BUCKET)["forceDestroy"] is True
+
+
+def test_access_logs_can_be_turned_off() -> None:
+    result = run(loadBalancerAccessLogs="false")
+    assert "accessLogs" not in inputs(result, "aws:lb/loadBalancer:LoadBalancer")
+
+
+def test_ecr_tags_mutable_deployments_by_digest() -> None:
+    result = run()
+    repository = inputs(result, "aws:ecr/repository:Repository")
+    # IMMUTABLE refuses docker-build's re-push of an existing tag after a mode-only change.
+    assert repository["imageTagMutability"] == "MUTABLE"
+    assert "@sha256:" in container(result)["image"]
+    assert ":" not in container(result)["image"].split("@")[0].split("/")[-1]
+
+
+def _egress(result: harness.ProgramResult, group: str) -> set[tuple[Any, ...]]:
+    return {
+        (
+            r.get("cidrIpv4"),
+            r.get("prefixListId"),
+            r.get("referencedSecurityGroupId"),
+            r["fromPort"],
+        )
+        for r in _rules(result, "Egress")
+        if r["securityGroupId"] == group
+    }
+
+
+def test_private_endpoints_replace_the_nat_and_narrow_the_service_egress() -> None:
+    result = run(privateEndpoints="true")
+    assert not result.mocks.of_type("aws:ec2/natGateway:NatGateway")
+    routes = all_inputs(result, "aws:ec2/route:Route")
+    assert [r.get("gatewayId") is not None for r in routes] == [True]  # public default only
+    endpoints = {e["serviceName"]: e for e in all_inputs(result, "aws:ec2/vpcEndpoint:VpcEndpoint")}
+    service, db, endpoint_sg = (
+        sg_id(result, "service-sg"),
+        sg_id(result, "db-sg"),
+        sg_id(result, "endpoints-sg"),
+    )
+    private = sorted(
+        f"subnet-{_hex(r.name)}"
+        for r in result.mocks.of_type("aws:ec2/subnet:Subnet")
+        if "-private-" in r.name
+    )
+    for api in ("ecr.api", "ecr.dkr", "secretsmanager", "logs"):
+        endpoint = endpoints[f"com.amazonaws.eu-west-1.{api}"]
+        assert endpoint["vpcEndpointType"] == "Interface"
+        assert endpoint["privateDnsEnabled"] is True
+        assert sorted(endpoint["subnetIds"]) == private
+        assert endpoint["securityGroupIds"] == [endpoint_sg]
+    assert endpoints["com.amazonaws.eu-west-1.s3"]["vpcEndpointType"] == "Gateway"
+    assert _egress(result, service) == {
+        (None, "pl-6da54004", None, 443.0),  # S3 through the gateway endpoint
+        (None, None, endpoint_sg, 443.0),
+        (None, None, db, 5432.0),
+    }
+    (admit,) = [r for r in _rules(result, "Ingress") if r["securityGroupId"] == endpoint_sg]
+    assert (admit["referencedSecurityGroupId"], admit["fromPort"]) == (service, 443.0)
+    assert "cidrIpv4" not in admit
+    # The tasks start only once every endpoint exists (no other way out).
+    (ecs,) = result.mocks.of_type("aws:ecs/service:Service")
+    endpoint_urns = {r.urn for r in result.mocks.of_type("aws:ec2/vpcEndpoint:VpcEndpoint")}
+    assert endpoint_urns <= set(ecs.options["dependencies"])
+
+
+def test_without_private_endpoints_the_service_sends_https_anywhere() -> None:
+    result = run()
+    service, db = sg_id(result, "service-sg"), sg_id(result, "db-sg")
+    assert _egress(result, service) == {
+        ("0.0.0.0/0", None, None, 443.0),
+        (None, None, db, 5432.0),
+    }

@@ -166,16 +166,17 @@ def test_each_cloud_recordings_reach_the_policies_expected(
 
 def test_the_aws_recording_is_judged_on_what_it_registers() -> None:
     """Deletion protection turned off in config: caught in a production stack (the RDS flag
-    and the bucket's protect), allowed in a throw-away stack."""
+    and the protect of both buckets: artifacts and load balancer access logs), allowed in a
+    throw-away stack."""
     (recording,) = [r for r in RECORDINGS if r.id == "aws-cloud=aws-scenario=proxied"]
     resources = record(recording, deletionProtection="false")
     found = rules.violations(resources)
-    assert sorted(name for name, _ in found) == ["deletion-protection"] * 2
+    assert sorted(name for name, _ in found) == ["deletion-protection"] * 3
     messages = " | ".join(m for _, m in found)
     assert "(aws:rds/instance:Instance): deletionProtection is not true in stack 'production'" in (
         messages
     )
-    assert "(aws:s3/bucket:Bucket): not protected from deletion in stack 'production'" in messages
+    assert messages.count("(aws:s3/bucket:Bucket): not protected from deletion in stack") == 2
     throwaway = [
         rules.Resource(r.type, r.name, r.props, stack="pr-42", protect=r.protect) for r in resources
     ]
