@@ -1,6 +1,10 @@
-"""`MlflowServer`: the GCP deployment of one MLflow scenario, wired from the components."""
+"""`MlflowServer`: the GCP deployment of one MLflow scenario, wired from the components.
 
-from __future__ import annotations
+The component package `mlflow-gcp` (provider/, `mlflow_iac.plugin`) builds its schema from
+`MlflowServerArgs` and the output annotations at run time, so this module keeps real
+annotations (no `from __future__ import annotations`) and types only the analyzer accepts:
+scalars, `Sequence[str]`, `Mapping[str, ...]`, `X | None`, `pulumi.Input`/`pulumi.Output`.
+"""
 
 from collections.abc import Mapping, Sequence
 from typing import TypedDict

@@ -7,9 +7,12 @@ Service on private Docker networks for one MLflow scenario.
 | direct (4) | PostgreSQL / MySQL | private, S3 API also on 127.0.0.1:s3Port for clients | 127.0.0.1:localPort |
 | proxied (5) | PostgreSQL / MySQL | private | 127.0.0.1:localPort |
 | artifacts-only (6) | - | private | 127.0.0.1:localPort |
-"""
 
-from __future__ import annotations
+The component package `mlflow-local` (provider/, `mlflow_iac.plugin`) builds its schema from
+`MlflowServerArgs` and the output annotations at run time, so this module keeps real
+annotations (no `from __future__ import annotations`) and types only the analyzer accepts:
+scalars, `Sequence[str]`, `Mapping[str, ...]`, `X | None`, `pulumi.Input`/`pulumi.Output`.
+"""
 
 from collections.abc import Mapping, Sequence
 from typing import TypedDict
@@ -97,8 +100,6 @@ class MlflowServer(pulumi.ComponentResource):
     """The basic-auth admin, with auth."""
     admin_password: pulumi.Output[str] | None
     """The basic-auth admin password (secret), with auth."""
-    environment: ServerEnvironment
-    """The server container's environment as built from the image contract."""
 
     def __init__(
         self, name: str, args: MlflowServerArgs, opts: pulumi.ResourceOptions | None = None
@@ -112,7 +113,12 @@ class MlflowServer(pulumi.ComponentResource):
         self.database, endpoint = self._database(name, settings, protect, labels)
         self.credentials, self.bucket = self._artifact_store(name, settings, protect, labels)
         admin_password, flask_key = self._auth_secrets(name, settings, args.get("admin_password"))
-        self.environment = self._environment(settings, endpoint, admin_password, flask_key)
+        # Not a class-level annotation, so not a schema output of the component package
+        # (provider/): a Python-side view of the container's environment (plain values and
+        # secrets), which other languages get no use of and the analyzer cannot express.
+        self.environment: ServerEnvironment = self._environment(
+            settings, endpoint, admin_password, flask_key
+        )
         self.service = self._service(name, settings, protect, labels)
 
         self.url = self.service.url

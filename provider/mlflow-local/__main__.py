@@ -1,0 +1,6 @@
+"""Entry of the mlflow-local component package: the Python language host runs this directory."""
+
+from mlflow_iac.plugin import serve
+
+if __name__ == "__main__":
+    serve("local")
