@@ -19,7 +19,7 @@ def test_stacks_pass_the_images_own_shutdown_default() -> None:
 def test_stop_timeout_is_the_bound_plus_the_margin_within_the_platform() -> None:
     assert limits.stop_timeout_seconds(8) == 10
     assert limits.stop_timeout_seconds(118, limits.FARGATE_STOP_TIMEOUT_MAX) == 120
-    with pytest.raises(ValueError, match="shutdown_seconds: 119 .* at most 118"):
+    with pytest.raises(ValueError, match=r"shutdown_seconds: 119 .* at most 118"):
         limits.stop_timeout_seconds(119, limits.FARGATE_STOP_TIMEOUT_MAX)
     with pytest.raises(ValueError, match="grace_seconds"):
         limits.shutdown_seconds_within(3)
