@@ -280,6 +280,8 @@ class MariaDB:
 
     port: int
     socket: str
+    process_group: int | None = None
+    """The server's process group (mariadbd and its wrapper): fault tests SIGSTOP it."""
 
     def admin_connect(self):
         """A root PyMySQL connection over the unix socket (autocommit)."""
@@ -370,7 +372,7 @@ def mariadb() -> Iterator[MariaDB]:
         unavailable(f"MariaDB did not start: {exc} {log}")
     assert proc is not None
     try:
-        yield MariaDB(port=port, socket=str(sock))
+        yield MariaDB(port=port, socket=str(sock), process_group=proc.pid)
     finally:
         _stop(proc, 30)
         shutil.rmtree(base, ignore_errors=True)

@@ -211,9 +211,12 @@ PG_CONNECTION_DEFAULTS = {
 the auth store): a database that accepts TCP but does not answer fails a new connection in
 10 s instead of hanging; a pooled connection to a host that vanished is declared dead after
 about 60 s of silence (30 + 3 x 10) instead of TCP's 15 minutes."""
-MYSQL_CONNECTION_DEFAULTS = {"connect_timeout": "10"}
-"""PyMySQL's connect timeout (its default is 10 s too; stated so it is visible and kept).
-PyMySQL turns TCP keepalive on for its sockets but has no option to tune it."""
+MYSQL_CONNECTION_DEFAULTS = {"connect_timeout": "10", "read_timeout": "30", "write_timeout": "30"}
+"""PyMySQL's connect timeout (its default is 10 s too; stated so it is visible and kept), and
+read/write timeouts: without them a pooled connection to a server that hangs (frozen,
+or a host gone while TCP still answers) waits forever for the answer to MLflow's pre-ping.
+30 s of silence in one socket read is far beyond any MLflow query. PyMySQL turns TCP
+keepalive on for its sockets but has no option to tune it."""
 
 
 def with_connection_defaults(url: URL) -> URL:
