@@ -156,6 +156,13 @@ class Postgres:
     socket_dir: str
     password: str
     user_for_service: str | None
+    data_dir: str = ""
+    """The cluster's data directory (postmaster.pid: fault tests SIGSTOP the server)."""
+
+    def server_pids(self) -> list[int]:
+        """The postmaster's pid, then its backends' and helpers' (from postmaster.pid)."""
+        first = (Path(self.data_dir) / "postmaster.pid").read_text().split("\n", 1)[0]
+        return process_tree(int(first))
 
     def admin_connect(self, database: str = "postgres"):
         """A superuser psycopg2 connection (autocommit) over TCP."""
@@ -260,7 +267,13 @@ def postgres() -> Iterator[Postgres]:
         shutil.rmtree(base, ignore_errors=True)
         unavailable(f"PostgreSQL did not start: {exc}")
     try:
-        yield Postgres(port=port, socket_dir=str(sock), password=password, user_for_service=user)
+        yield Postgres(
+            port=port,
+            socket_dir=str(sock),
+            password=password,
+            user_for_service=user,
+            data_dir=str(data),
+        )
     finally:
         subprocess.run(
             _as_user([pg_ctl, "-D", str(data), "-m", "immediate", "-w", "stop"], user),

@@ -1272,6 +1272,13 @@ def _prepare_and_serve(plan: Plan) -> int:
     except StartError as exc:
         print(f"mlflow_image: start failed: {exc}", file=sys.stderr, flush=True)
         return 1
+    if uses_postgresql(plan):
+        # libpq has no read timeout: without this a frozen database holds a pooled
+        # connection, its request and the worker forever (pg_timeout's docstring). After
+        # the migrations: a replica waits on the migration lock longer than that.
+        from mlflow_image import pg_timeout
+
+        pg_timeout.install()
     if plan.spool_dir:
         # tempfile caches its directory on first use (the entrypoint's secret files stayed
         # in the default one): point this process, and so its forked workers, at the spool.
@@ -1279,6 +1286,12 @@ def _prepare_and_serve(plan: Plan) -> int:
     LOG.info("serving: gunicorn arbiter (pid %d), app preloaded", os.getpid())
     server.serve(plan)
     return 0
+
+
+def uses_postgresql(plan: Plan) -> bool:
+    """True when the backend store, its read replica or the auth tables are on PostgreSQL."""
+    urls = (plan.backend, plan.read_replica, plan.auth_database)
+    return any(u is not None and u.drivername.startswith("postgresql") for u in urls)
 
 
 def _prepare_and_exec(plan: Plan, migrate_only: bool) -> int:
