@@ -16,6 +16,7 @@ from urllib.parse import quote
 
 import pulumi
 
+from mlflow_iac.limits import DEFAULT_SHUTDOWN_SECONDS
 from mlflow_iac.vocabulary import (
     ARTIFACT_MODE_BY_SCENARIO,
     ENGINES,
@@ -72,6 +73,9 @@ def server_environment(
     port: int = DEFAULT_PORT,
     keep_alive_seconds: int = DEFAULT_KEEP_ALIVE_SECONDS,
     workers: int | None = None,
+    shutdown_seconds: int = DEFAULT_SHUTDOWN_SECONDS,
+    spool_dir: str | None = None,
+    max_upload_mb: int | None = None,
     create_bucket: bool = False,
     extra_plain: Mapping[str, pulumi.Input[str]] | None = None,
     extra_secrets: Mapping[str, pulumi.Input[str]] | None = None,
@@ -85,6 +89,11 @@ def server_environment(
     AWS_SECRET_ACCESS_KEY, GOOGLE_AUTH_STRING, ...). `auth_database` (artifacts-only with
     auth, which has no backend store to share) holds the basic-auth tables: it reaches the
     image as the secret AUTH_DATABASE_URL (`database_url`).
+
+    `shutdown_seconds` is always set (SERVER_SHUTDOWN_SECONDS): the platform's stop timeout
+    is derived from the same number (`mlflow_iac.limits`). `spool_dir` / `max_upload_mb`
+    (SPOOL_DIR, ARTIFACT_MAX_UPLOAD_MB) place and guard the proxied uploads' spool; they
+    are for scenarios whose server proxies artifacts (not direct).
     """
     _validate(
         scenario=scenario,
@@ -98,12 +107,20 @@ def server_environment(
         keep_alive_seconds=keep_alive_seconds,
         workers=workers,
         auth_database=auth_database,
+        shutdown_seconds=shutdown_seconds,
+        spool_dir=spool_dir,
+        max_upload_mb=max_upload_mb,
     )
     plain: dict[str, pulumi.Input[str]] = {
         "PORT": str(port),
         "SERVER_KEEP_ALIVE_SECONDS": str(keep_alive_seconds),
+        "SERVER_SHUTDOWN_SECONDS": str(shutdown_seconds),
         "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false",
     }
+    if spool_dir is not None:
+        plain["SPOOL_DIR"] = spool_dir
+    if max_upload_mb is not None:
+        plain["ARTIFACT_MAX_UPLOAD_MB"] = str(max_upload_mb)
     secrets: dict[str, pulumi.Input[str]] = {}
     if workers is not None:
         plain["SERVER_WORKERS"] = str(workers)
@@ -164,6 +181,9 @@ def _validate(
     keep_alive_seconds: int,
     workers: int | None,
     auth_database: DatabaseEndpoint | None,
+    shutdown_seconds: int,
+    spool_dir: str | None,
+    max_upload_mb: int | None,
 ) -> None:
     if scenario not in SCENARIOS:
         raise ValueError(f"scenario: {scenario!r} is not one of {', '.join(SCENARIOS)}")
@@ -221,6 +241,17 @@ def _validate(
         raise ValueError(f"keep_alive_seconds: {keep_alive_seconds} must be positive")
     if workers is not None and not 1 <= workers <= 64:
         raise ValueError(f"workers: {workers} is not from 1 to 64")
+    if not 2 <= shutdown_seconds <= 3600:
+        raise ValueError(f"shutdown_seconds: {shutdown_seconds} is not from 2 to 3600")
+    if spool_dir is not None and not spool_dir.startswith("/"):
+        raise ValueError(f"spool_dir: {spool_dir!r} is not an absolute path")
+    if (spool_dir is not None or max_upload_mb is not None) and scenario == "direct":
+        raise ValueError(
+            "spool_dir, max_upload_mb: not with scenario 'direct' (clients write to the "
+            "bucket themselves; the server spools nothing)"
+        )
+    if max_upload_mb is not None and max_upload_mb < 1:
+        raise ValueError(f"max_upload_mb: {max_upload_mb} must be positive")
 
 
 def database_url(endpoint: DatabaseEndpoint) -> pulumi.Output[str]:

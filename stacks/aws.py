@@ -80,6 +80,8 @@ def deploy(config: StackConfig) -> dict[str, Any]:
             "max_replicas": service.max_replicas,
             "cpu": service.cpu,
             "memory_mb": service.memory_mb,
+            "ephemeral_storage_gib": service.ephemeral_storage_gb,
+            "max_upload_mb": artifacts.max_upload_mb,
             "domain": service.domain,
             "allowed_hosts": service.allowed_hosts,
             "allowed_cidrs": service.allowed_cidrs,

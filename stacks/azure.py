@@ -124,6 +124,7 @@ def deploy(config: StackConfig) -> dict[str, Any]:
             "max_replicas": service.max_replicas,
             "cpu": service.cpu,
             "memory_mb": service.memory_mb,
+            "max_upload_mb": config.artifacts.max_upload_mb,
             "allowed_hosts": service.allowed_hosts,
             "allowed_cidrs": service.allowed_cidrs,
             "log_retention_days": service.log_retention_days,

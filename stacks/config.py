@@ -25,6 +25,15 @@ from typing import Any
 import pulumi
 from pulumi.runtime import config as runtime_config
 
+from mlflow_iac.limits import (
+    CLOUD_RUN_REQUEST_MB,
+    DEFAULT_MAX_UPLOAD_MB,
+    FARGATE_DEFAULT_STORAGE_GIB,
+    FARGATE_STORAGE_GIB_RANGE,
+    container_apps_spool_mb,
+    fargate_spool_mb,
+    upload_limit_problem,
+)
 from mlflow_iac.vocabulary import CPU_CHOICES, DB_SIZES, ENGINES, SCENARIOS
 from mlflow_iac.vocabulary import PERMISSIONS as AUTH_PERMISSIONS
 
@@ -101,6 +110,8 @@ class ServiceConfig:
     """AWS without a domain: plain HTTP instead of CloudFront (explicit, warned about)."""
     load_balancer_access_logs: bool = True
     """AWS: the load balancer's access logs to a bucket of their own."""
+    ephemeral_storage_gb: int | None = None
+    """AWS: the Fargate task's ephemeral storage in GiB (21-200); None: Fargate's 20 GiB."""
 
 
 @dataclass(frozen=True)
@@ -112,6 +123,9 @@ class ArtifactConfig:
     force_destroy: bool
     create_client_access_key: bool
     """Scenario 4 on AWS: also create a long-lived access key for clients (secret output)."""
+    max_upload_mb: int | None = None
+    """ARTIFACT_MAX_UPLOAD_MB: the largest proxied upload the server's spool must hold; None
+    with scenario direct (the server proxies nothing)."""
 
 
 @dataclass(frozen=True)
@@ -428,6 +442,21 @@ K_FORCE_DESTROY = _key(
     "false; true on local",
     "Let `pulumi destroy` delete a bucket that still holds artifacts.",
 )
+K_MAX_UPLOAD = _key(
+    "artifactMaxUploadMb",
+    "integer",
+    "local 1024, aws 4096, gcp 32, azure 1024",
+    "Largest single proxied upload (MB) the server's spool must hold (ARTIFACT_MAX_UPLOAD_MB): "
+    "refused when the cloud's spool is smaller (see the README's 'Proxied uploads and stops'). "
+    "Not with scenario direct.",
+)
+K_EPHEMERAL_STORAGE = _key(
+    "ephemeralStorageGb",
+    "integer",
+    "20: Fargate's default, not set",
+    "AWS: the Fargate task's ephemeral storage in GiB, 21 to 200; the proxied uploads' spool "
+    "gets it less 2 GiB for the image.",
+)
 K_CLIENT_KEY = _key(
     "clientAccessKey",
     "boolean",
@@ -595,7 +624,7 @@ def parse_config(
             "a whole number from 1024 to 65534 with scenario 'direct' "
             "(MinIO's S3 API for clients takes localPort + 1)",
         )
-    artifacts = _parse_artifacts(r, is_local, scenario)
+    artifacts = _parse_artifacts(r, cloud, scenario)
     network = _parse_network(r)
     tags = r.string_map(K_TAGS)
     for tag_key, tag_value in tags.items():
@@ -607,6 +636,18 @@ def parse_config(
     if cloud == "aws":
         _check_aws_region(r, (provider or {}).get("aws:region"), kms_key_arn)
         service = replace(service, allow_http=_parse_allow_http(r, service))
+        storage = _parse_ephemeral_storage(r)
+        service = replace(service, ephemeral_storage_gb=storage)
+        gib = storage or FARGATE_DEFAULT_STORAGE_GIB
+        where = f"Fargate with {gib} GiB of ephemeral storage ({NAMESPACE}:{K_EPHEMERAL_STORAGE})"
+        artifacts = _fit_upload(r, artifacts, fargate_spool_mb(storage), where)
+    if cloud == "azure":
+        where = f"Container Apps with {NAMESPACE}:{K_CPU} {service.cpu:g}"
+        artifacts = _fit_upload(r, artifacts, container_apps_spool_mb(service.cpu), where)
+    if cloud == "gcp":
+        # Cloud Run's request limit here; whether memory holds the spool: stacks.gcp.
+        limit = CLOUD_RUN_REQUEST_MB
+        artifacts = _fit_upload(r, artifacts, limit, "Cloud Run", limit)
     gcp = _parse_gcp(r, provider or {}, database, service, tags) if cloud == "gcp" else None
     azure = _parse_azure(r, scenario, provider or {}) if cloud == "azure" else None
     _refuse_open_artifacts_proxy(r, cloud, scenario, auth)
@@ -715,6 +756,7 @@ KEY_CLOUDS: dict[str, tuple[str, ...]] = {
             K_ALLOW_HTTP,
             K_ALB_ACCESS_LOGS,
             K_PRIVATE_ENDPOINTS,
+            K_EPHEMERAL_STORAGE,
         ),
         ("aws",),
     ),
@@ -883,8 +925,14 @@ _LOG_RETENTION_CHOICES = tuple(
 """Retention periods CloudWatch accepts (the other clouds accept any of them too)."""
 
 
-def _parse_artifacts(r: _Reader, is_local: bool, scenario: str) -> ArtifactConfig:
+def _parse_artifacts(r: _Reader, cloud: str, scenario: str) -> ArtifactConfig:
     client_key = r.boolean(K_CLIENT_KEY, False)
+    if scenario == "direct" and r.has(K_MAX_UPLOAD):
+        raise r.fail(
+            K_MAX_UPLOAD,
+            "nothing with scenario 'direct' (clients write to the bucket themselves; the "
+            "server spools no upload)",
+        )
     if client_key and scenario != "direct":
         raise r.fail(
             K_CLIENT_KEY,
@@ -893,9 +941,45 @@ def _parse_artifacts(r: _Reader, is_local: bool, scenario: str) -> ArtifactConfi
     return ArtifactConfig(
         versioning=r.boolean(K_VERSIONING, True),
         noncurrent_version_days=r.integer(K_NONCURRENT, 30, 1, 3650),
-        force_destroy=r.boolean(K_FORCE_DESTROY, is_local),
+        force_destroy=r.boolean(K_FORCE_DESTROY, cloud == "local"),
         create_client_access_key=client_key,
+        max_upload_mb=(
+            None
+            if scenario == "direct"
+            else r.integer(K_MAX_UPLOAD, DEFAULT_MAX_UPLOAD_MB[cloud], 1, 204800)
+        ),
     )
+
+
+def _parse_ephemeral_storage(r: _Reader) -> int | None:
+    """AWS: the Fargate task's ephemeral storage (None: Fargate's default)."""
+    low, high = FARGATE_STORAGE_GIB_RANGE
+    return r.integer(K_EPHEMERAL_STORAGE, 0, low, high) if r.has(K_EPHEMERAL_STORAGE) else None
+
+
+def _fit_upload(
+    r: _Reader,
+    artifacts: ArtifactConfig,
+    spool_mb: int,
+    where: str,
+    request_mb: int | None = None,
+) -> ArtifactConfig:
+    """A set artifactMaxUploadMb the cloud's spool (or request limit) cannot hold is refused:
+    the image would refuse to start on it, or the platform refuse the upload. Unset, the
+    cloud's default is lowered to what fits (a 0.25 vCPU Container App's smaller spool)."""
+    if artifacts.max_upload_mb is None:
+        return artifacts
+    if not r.has(K_MAX_UPLOAD):
+        fits = min(artifacts.max_upload_mb, spool_mb, request_mb or spool_mb)
+        return replace(artifacts, max_upload_mb=fits)
+    problem = upload_limit_problem(artifacts.max_upload_mb, spool_mb, request_mb)
+    if problem:
+        raise r.fail(
+            K_MAX_UPLOAD,
+            f"{problem} on {where}; each proxied upload is spooled whole before it goes "
+            "to the bucket",
+        )
+    return artifacts
 
 
 def _parse_network(r: _Reader) -> NetworkConfig:

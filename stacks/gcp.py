@@ -15,7 +15,16 @@ import pulumi
 from mlflow_iac.db_pool import server_engines
 from mlflow_iac.gcp import MlflowServer
 from mlflow_iac.gcp.sizing import db_tier, max_instances_that_fit, server_workers, tier_problem
-from stacks.config import K_DB_SIZE, K_DB_TIER, K_MAX_REPLICAS, NAMESPACE, StackConfig
+from mlflow_iac.limits import WORKER_MEMORY_MB, cloud_run_memory_needed
+from stacks.config import (
+    K_DB_SIZE,
+    K_DB_TIER,
+    K_MAX_REPLICAS,
+    K_MAX_UPLOAD,
+    K_MEMORY,
+    NAMESPACE,
+    StackConfig,
+)
 
 MULTIPART_CHUNK_BYTES = 16 * 1024 * 1024
 """Proxied uploads from this size on go in parts of this size, each a request far below
@@ -26,6 +35,7 @@ def deploy(config: StackConfig) -> dict[str, Any]:
     """Create the MLflow server for `config` and return the stack outputs by name."""
     service, artifacts, gcp = config.service, config.artifacts, config.gcp
     assert gcp is not None  # parse_config fills it for cloud gcp
+    _check_memory_holds_the_spool(config)
     db = config.database
     if db is not None:
         workers = server_workers(service.cpu, service.memory_mb)
@@ -72,6 +82,7 @@ def deploy(config: StackConfig) -> dict[str, Any]:
             "max_replicas": service.max_replicas,
             "cpu": service.cpu,
             "memory_mb": service.memory_mb,
+            "max_upload_mb": artifacts.max_upload_mb,
             "domain": service.domain,
             "allowed_hosts": service.allowed_hosts,
             "artifact_versioning": artifacts.versioning,
@@ -108,6 +119,23 @@ def deploy(config: StackConfig) -> dict[str, Any]:
     if service.domain:
         outputs["domainDnsRecords"] = server.domain_records
     return outputs
+
+
+def _check_memory_holds_the_spool(config: StackConfig) -> None:
+    """Cloud Run's filesystem is memory: an instance must hold its workers and the in-memory
+    spool of one upload of artifactMaxUploadMb (`mlflow_iac.limits`)."""
+    service, max_upload = config.service, config.artifacts.max_upload_mb
+    if max_upload is None:
+        return
+    workers = server_workers(service.cpu, service.memory_mb)
+    needed = cloud_run_memory_needed(workers, max_upload)
+    if service.memory_mb < needed:
+        raise pulumi.RunError(
+            f"{NAMESPACE}:{K_MEMORY}: invalid value {service.memory_mb} on GCP; allowed: "
+            f"{needed} or more: {workers} workers x {WORKER_MEMORY_MB} MB plus an in-memory "
+            f"spool for one {max_upload} MB upload ({NAMESPACE}:{K_MAX_UPLOAD}; Cloud Run's "
+            "filesystem is memory)"
+        )
 
 
 def client_environment(config: StackConfig, server: MlflowServer) -> pulumi.Output[dict[str, str]]:

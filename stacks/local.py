@@ -38,6 +38,8 @@ def deploy(config: StackConfig) -> dict[str, pulumi.Output]:
         "image_tag": f"mlflow-server:{pulumi.get_stack()}",
         "labels": dict(config.tags),
     }
+    if config.artifacts.max_upload_mb is not None:
+        args["max_upload_mb"] = config.artifacts.max_upload_mb
     if config.database is not None:
         args["db_engine"] = config.database.engine
     server = MlflowServer("mlflow", args)

@@ -156,6 +156,13 @@ class Postgres:
     socket_dir: str
     password: str
     user_for_service: str | None
+    data_dir: str = ""
+    """The cluster's data directory (postmaster.pid: fault tests SIGSTOP the server)."""
+
+    def server_pids(self) -> list[int]:
+        """The postmaster's pid, then its backends' and helpers' (from postmaster.pid)."""
+        first = (Path(self.data_dir) / "postmaster.pid").read_text().split("\n", 1)[0]
+        return process_tree(int(first))
 
     def admin_connect(self, database: str = "postgres"):
         """A superuser psycopg2 connection (autocommit) over TCP."""
@@ -260,7 +267,13 @@ def postgres() -> Iterator[Postgres]:
         shutil.rmtree(base, ignore_errors=True)
         unavailable(f"PostgreSQL did not start: {exc}")
     try:
-        yield Postgres(port=port, socket_dir=str(sock), password=password, user_for_service=user)
+        yield Postgres(
+            port=port,
+            socket_dir=str(sock),
+            password=password,
+            user_for_service=user,
+            data_dir=str(data),
+        )
     finally:
         subprocess.run(
             _as_user([pg_ctl, "-D", str(data), "-m", "immediate", "-w", "stop"], user),
@@ -280,6 +293,8 @@ class MariaDB:
 
     port: int
     socket: str
+    process_group: int | None = None
+    """The server's process group (mariadbd and its wrapper): fault tests SIGSTOP it."""
 
     def admin_connect(self):
         """A root PyMySQL connection over the unix socket (autocommit)."""
@@ -370,7 +385,7 @@ def mariadb() -> Iterator[MariaDB]:
         unavailable(f"MariaDB did not start: {exc} {log}")
     assert proc is not None
     try:
-        yield MariaDB(port=port, socket=str(sock))
+        yield MariaDB(port=port, socket=str(sock), process_group=proc.pid)
     finally:
         _stop(proc, 30)
         shutil.rmtree(base, ignore_errors=True)

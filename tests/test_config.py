@@ -203,6 +203,8 @@ INVALID_BY_KEY: dict[str, tuple[dict[str, str], str]] = {
     "allowHttp": ({"cloud": "aws"}, "maybe"),
     "privateEndpoints": ({"cloud": "aws"}, "maybe"),
     "loadBalancerAccessLogs": ({"cloud": "aws"}, "no"),
+    "ephemeralStorageGb": ({"cloud": "aws"}, "20"),
+    "artifactMaxUploadMb": ({"cloud": "aws"}, "0"),
     "kmsKeyArn": ({"cloud": "aws"}, "arn:aws:kms:eu-west-1:123456789012:alias/mlflow"),
     "vpcCidr": ({"cloud": "aws"}, "10.0.0.0/8"),
     "vpcId": ({"cloud": "aws"}, "vpc-x"),

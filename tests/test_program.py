@@ -24,7 +24,7 @@ GRAPH = {
         "mlflow-local:index:Service": 1,
         "docker:index/network:Network": 1,
         "docker-build:index:Image": 1,
-        "docker:index/volume:Volume": 1,
+        "docker:index/volume:Volume": 2,  # /data and the spool
         CONTAINER: 1,
     },
     "direct": {
@@ -47,20 +47,23 @@ GRAPH = {
         "mlflow-local:index:Service": 1,
         "docker:index/network:Network": 2,
         "docker:index/remoteImage:RemoteImage": 1,
-        "docker:index/volume:Volume": 1,
+        "docker:index/volume:Volume": 2,  # MinIO's data and the server's spool
         "docker-build:index:Image": 1,
         CONTAINER: 2,
         PASSWORD: 1,
     },
 }
-GRAPH["proxied"] = GRAPH["direct"]
+# proxied spools uploads on a volume of its own; direct spools nothing.
+GRAPH["proxied"] = {**GRAPH["direct"], "docker:index/volume:Volume": 3}
 
 BASE_ENV = {
     "PORT": "5000",
     "SERVER_KEEP_ALIVE_SECONDS": "650",
+    "SERVER_SHUTDOWN_SECONDS": "8",
     "SERVER_WORKERS": "2",
     "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false",
 }
+SPOOL_ENV = {"SPOOL_DIR": "/spool", "ARTIFACT_MAX_UPLOAD_MB": "1024"}
 BUCKET_ENV = {
     "ARTIFACT_URL": "s3://mlflow",
     "CREATE_BUCKET": "true",
@@ -76,10 +79,10 @@ DB_ENV = {
     "DB_SSLMODE": "disable",
 }
 EXPECTED_ENV = {
-    "local-server": BASE_ENV,
+    "local-server": {**BASE_ENV, **SPOOL_ENV},
     "direct": {**BASE_ENV, **BUCKET_ENV, **DB_ENV, "ARTIFACT_MODE": "direct"},
-    "proxied": {**BASE_ENV, **BUCKET_ENV, **DB_ENV, "ARTIFACT_MODE": "proxied"},
-    "artifacts-only": {**BASE_ENV, **BUCKET_ENV, "ARTIFACT_MODE": "artifacts-only"},
+    "proxied": {**BASE_ENV, **SPOOL_ENV, **BUCKET_ENV, **DB_ENV, "ARTIFACT_MODE": "proxied"},
+    "artifacts-only": {**BASE_ENV, **SPOOL_ENV, **BUCKET_ENV, "ARTIFACT_MODE": "artifacts-only"},
 }
 EXPECTED_SECRET_FILES = {
     "local-server": set(),

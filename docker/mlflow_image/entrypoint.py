@@ -211,9 +211,12 @@ PG_CONNECTION_DEFAULTS = {
 the auth store): a database that accepts TCP but does not answer fails a new connection in
 10 s instead of hanging; a pooled connection to a host that vanished is declared dead after
 about 60 s of silence (30 + 3 x 10) instead of TCP's 15 minutes."""
-MYSQL_CONNECTION_DEFAULTS = {"connect_timeout": "10"}
-"""PyMySQL's connect timeout (its default is 10 s too; stated so it is visible and kept).
-PyMySQL turns TCP keepalive on for its sockets but has no option to tune it."""
+MYSQL_CONNECTION_DEFAULTS = {"connect_timeout": "10", "read_timeout": "30", "write_timeout": "30"}
+"""PyMySQL's connect timeout (its default is 10 s too; stated so it is visible and kept), and
+read/write timeouts: without them a pooled connection to a server that hangs (frozen,
+or a host gone while TCP still answers) waits forever for the answer to MLflow's pre-ping.
+30 s of silence in one socket read is far beyond any MLflow query. PyMySQL turns TCP
+keepalive on for its sockets but has no option to tune it."""
 
 
 def with_connection_defaults(url: URL) -> URL:
@@ -1269,6 +1272,13 @@ def _prepare_and_serve(plan: Plan) -> int:
     except StartError as exc:
         print(f"mlflow_image: start failed: {exc}", file=sys.stderr, flush=True)
         return 1
+    if uses_postgresql(plan):
+        # libpq has no read timeout: without this a frozen database holds a pooled
+        # connection, its request and the worker forever (pg_timeout's docstring). After
+        # the migrations: a replica waits on the migration lock longer than that.
+        from mlflow_image import pg_timeout
+
+        pg_timeout.install()
     if plan.spool_dir:
         # tempfile caches its directory on first use (the entrypoint's secret files stayed
         # in the default one): point this process, and so its forked workers, at the spool.
@@ -1276,6 +1286,12 @@ def _prepare_and_serve(plan: Plan) -> int:
     LOG.info("serving: gunicorn arbiter (pid %d), app preloaded", os.getpid())
     server.serve(plan)
     return 0
+
+
+def uses_postgresql(plan: Plan) -> bool:
+    """True when the backend store, its read replica or the auth tables are on PostgreSQL."""
+    urls = (plan.backend, plan.read_replica, plan.auth_database)
+    return any(u is not None and u.drivername.startswith("postgresql") for u in urls)
 
 
 def _prepare_and_exec(plan: Plan, migrate_only: bool) -> int:

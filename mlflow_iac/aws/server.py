@@ -25,6 +25,7 @@ from mlflow_iac.aws.sizing import (
 )
 from mlflow_iac.db_pool import server_engines
 from mlflow_iac.environment import DEFAULT_PORT, DatabaseEndpoint
+from mlflow_iac.limits import DEFAULT_MAX_UPLOAD_MB
 from mlflow_iac.vocabulary import CLOUD_SCENARIOS
 
 
@@ -66,6 +67,12 @@ class MlflowServerArgs(TypedDict, total=False):
     """vCPU per task. Default 1."""
     memory_mb: int
     """Memory per task in MB. Default 2048."""
+    ephemeral_storage_gib: int | None
+    """The Fargate task's ephemeral storage, 21 to 200 GiB (the spool gets it less 2 GiB).
+    None: Fargate's default 20 GiB."""
+    max_upload_mb: int | None
+    """Largest proxied upload (MB), ARTIFACT_MAX_UPLOAD_MB: it must fit the spool. Default
+    4096; None with direct."""
     domain: str | None
     """Custom domain: ACM certificate and HTTPS."""
     allowed_hosts: Sequence[str]
@@ -345,6 +352,12 @@ class MlflowServer(pulumi.ComponentResource):
                 "max_replicas": v["max_replicas"],
                 "cpu": args.get("cpu", 1.0),
                 "memory_mb": args.get("memory_mb", 2048),
+                "ephemeral_storage_gib": args.get("ephemeral_storage_gib"),
+                "max_upload_mb": (
+                    None
+                    if v["scenario"] == "direct"
+                    else args.get("max_upload_mb", DEFAULT_MAX_UPLOAD_MB["aws"])
+                ),
                 "log_retention_days": args.get("log_retention_days", 30),
                 "image": v["image"],
                 "image_context": v["image_context"] or "",

@@ -43,6 +43,14 @@ from mlflow_iac.environment import (
     server_environment,
 )
 from mlflow_iac.image import build_context, context_digest
+from mlflow_iac.limits import (
+    DEFAULT_SHUTDOWN_SECONDS,
+    FARGATE_STOP_TIMEOUT_MAX,
+    SPOOL_DIR,
+    fargate_spool_mb,
+    stop_timeout_seconds,
+    upload_limit_problem,
+)
 
 CONTAINER_NAME = "mlflow"
 EXECUTION_POLICY_ARN = "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"
@@ -67,6 +75,11 @@ HEALTH_COMMAND = (
     "'http://127.0.0.1:%s/health' % os.environ.get('PORT', '5000'), timeout=4)"
 )
 """The image's own HEALTHCHECK (python: the slim base image has no curl)."""
+IMAGE_USER = "10001:10001"
+"""The image's own non-root user, stated so that ECS never runs it as another."""
+TASK_VOLUMES = {"tmp": "/tmp", "spool": SPOOL_DIR}
+"""Task volume name -> container path: the only writable places of the read-only container
+(/tmp for Python and the entrypoint's private files; the spool for proxied uploads)."""
 SECRET_SUFFIXES = {
     "AUTH_PASSWORD": "admin-password",
     "MLFLOW_FLASK_SERVER_SECRET_KEY": "flask-secret-key",
@@ -134,6 +147,13 @@ class ServiceArgs(TypedDict, total=False):
     """vCPU per task: 0.25, 0.5, 1, 2 or 4. Default 1."""
     memory_mb: int
     """Memory per task in MB (Fargate's ranges per cpu). Default 2048."""
+    ephemeral_storage_gib: int | None
+    """The task's ephemeral storage, 21 to 200 GiB; None: Fargate's default 20 GiB. The
+    spool (a task volume at /spool) gets it less 2 GiB (the image, /tmp)."""
+    max_upload_mb: int | None
+    """Largest proxied upload in MB (ARTIFACT_MAX_UPLOAD_MB): the image refuses to start
+    when the spool cannot hold it; refused here first. None: no check (and none with
+    direct, where nothing is spooled)."""
     log_retention_days: int
     """CloudWatch log retention. Default 30."""
     image_context: str
@@ -524,6 +544,9 @@ class Service(pulumi.ComponentResource):
             ],
             port=DEFAULT_PORT,
             workers=s["workers"],
+            shutdown_seconds=DEFAULT_SHUTDOWN_SECONDS,
+            spool_dir=SPOOL_DIR if s["spool"] else None,
+            max_upload_mb=args.get("max_upload_mb"),
             extra_plain=_pool_environment(s["db_pool"]),
             auth_database=args.get("auth_database"),
         )
@@ -606,7 +629,8 @@ class Service(pulumi.ComponentResource):
         value_from: dict[str, pulumi.Input[str]],
     ) -> pulumi.Output[str]:
         """The log group, and the one container: image, port, environment, secrets, logs,
-        health check."""
+        health check; read-only root filesystem as the image's user, with task volumes
+        (`TASK_VOLUMES`) for /tmp and the spool; a stop timeout above the shutdown bound."""
         region = aws.get_region_output(opts=pulumi.InvokeOptions(parent=self)).region
         self.log_group = cloudwatch.LogGroup(
             f"{name}-logs",
@@ -640,14 +664,27 @@ class Service(pulumi.ComponentResource):
                 "retries": 3,
                 "startPeriod": 180,
             },
-            "stopTimeout": 30,  # uvicorn finishes in-flight requests on SIGTERM
+            # SIGKILL only after the server's own bounded shutdown (SERVER_SHUTDOWN_SECONDS).
+            "stopTimeout": stop_timeout_seconds(
+                int(str(env.plain["SERVER_SHUTDOWN_SECONDS"])), FARGATE_STOP_TIMEOUT_MAX
+            ),
+            "readonlyRootFilesystem": True,
+            "user": IMAGE_USER,
+            "mountPoints": [
+                {"sourceVolume": volume, "containerPath": path, "readOnly": False}
+                for volume, path in TASK_VOLUMES.items()
+                if s["spool"] or path != SPOOL_DIR
+            ],
         }
         return pulumi.Output.json_dumps([container])
 
     def _task_definition(
         self, name: str, args: ServiceArgs, s: dict[str, Any]
     ) -> ecs.TaskDefinition:
-        """The Fargate task: size, roles and the container definitions."""
+        """The Fargate task: size, ephemeral storage, roles, the container definitions, and
+        the volumes the read-only container writes to (bind mounts without a host path:
+        Fargate's ephemeral storage)."""
+        storage = args.get("ephemeral_storage_gib")
         return ecs.TaskDefinition(
             f"{name}-task",
             family=physical_name(pulumi.get_project(), pulumi.get_stack(), name, max_length=255),
@@ -659,6 +696,12 @@ class Service(pulumi.ComponentResource):
             execution_role_arn=self.execution_role.arn,
             task_role_arn=args["task_role_arn"],
             container_definitions=self.container_definitions,
+            volumes=[
+                {"name": volume}
+                for volume, path in TASK_VOLUMES.items()
+                if s["spool"] or path != SPOOL_DIR
+            ],
+            ephemeral_storage={"size_in_gib": storage} if storage is not None else None,
             tags=self._tags,
             opts=self._child,
         )
@@ -873,6 +916,17 @@ def _validate(args: ServiceArgs) -> dict[str, Any]:
         raise ValueError(f"access_log_days: {access_log_days} must be positive")
     check_kms_key_arn("kms_key_arn", args.get("kms_key_arn"))
     workers = server_workers(cpu, memory)
+    max_upload = args.get("max_upload_mb")
+    if max_upload is not None:
+        if scenario == "direct":
+            raise ValueError("max_upload_mb: not with scenario 'direct' (nothing is spooled)")
+        problem = upload_limit_problem(
+            max_upload, fargate_spool_mb(args.get("ephemeral_storage_gib"))
+        )
+        if problem:
+            raise ValueError(f"max_upload_mb: {max_upload}; allowed: {problem}")
+    elif args.get("ephemeral_storage_gib") is not None:
+        fargate_spool_mb(args.get("ephemeral_storage_gib"))  # the range, named
     db_pool: tuple[int, int] | None = None
     size = args.get("database_size")
     if size is not None:
@@ -906,6 +960,7 @@ def _validate(args: ServiceArgs) -> dict[str, Any]:
         "cloudfront": domain is None and not args.get("public_http", False),
         "workers": workers,
         "db_pool": db_pool,
+        "spool": scenario != "direct",
     }
 
 

@@ -30,6 +30,7 @@ from mlflow_iac.azure.sizing import (
 )
 from mlflow_iac.db_pool import server_engines
 from mlflow_iac.environment import DatabaseEndpoint
+from mlflow_iac.limits import DEFAULT_MAX_UPLOAD_MB, container_apps_spool_mb
 from mlflow_iac.vocabulary import CLOUD_SCENARIOS, ENGINES
 
 
@@ -69,6 +70,10 @@ class MlflowServerArgs(TypedDict, total=False):
     """vCPU per replica. Default 1."""
     memory_mb: int
     """Memory per replica in MB (2048 per vCPU). Default 2048."""
+    max_upload_mb: int | None
+    """Largest proxied upload (MB), ARTIFACT_MAX_UPLOAD_MB: it must fit the replica's
+    ephemeral storage less 512 MB (the spool). Default 1024, at most the spool; None with
+    direct."""
     allowed_hosts: Sequence[str]
     """Extra Host header values MLflow accepts."""
     allowed_cidrs: Sequence[str]
@@ -306,6 +311,17 @@ class MlflowServer(pulumi.ComponentResource):
             "max_replicas": a.get("max_replicas", max(4, min_replicas)),
             "cpu": a.get("cpu", 1.0),
             "memory_mb": a.get("memory_mb", 2048),
+            "max_upload_mb": (
+                None
+                if a.get("scenario") == "direct"
+                else a.get(
+                    "max_upload_mb",
+                    min(
+                        DEFAULT_MAX_UPLOAD_MB["azure"],
+                        container_apps_spool_mb(float(a.get("cpu", 1.0))),
+                    ),
+                )
+            ),
             "log_retention_days": a.get("log_retention_days", 30),
             "tags": self._tags,
         }

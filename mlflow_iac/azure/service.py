@@ -29,11 +29,21 @@ from mlflow_iac.azure.sizing import (
 from mlflow_iac.db_pool import server_engines
 from mlflow_iac.environment import DEFAULT_PORT, DatabaseEndpoint, server_environment
 from mlflow_iac.image import build_context, context_digest
+from mlflow_iac.limits import (
+    CONTAINER_APPS_GRACE_MAX,
+    DEFAULT_SHUTDOWN_SECONDS,
+    SPOOL_DIR,
+    container_apps_spool_mb,
+    stop_timeout_seconds,
+    upload_limit_problem,
+)
 from mlflow_iac.vocabulary import CLOUD_SCENARIOS
 
 CONTAINER_NAME = "mlflow"
 IMAGE_REPOSITORY = "mlflow-server"
 WORKLOAD_PROFILE = "Consumption"
+SPOOL_VOLUME = "spool"
+"""EmptyDir volume (the replica's ephemeral storage) of the proxied uploads' spool."""
 STARTUP_SECONDS = 300
 """The startup probe's budget (30 s x 10): the first replica on an empty database migrates."""
 
@@ -92,6 +102,10 @@ class ServiceArgs(TypedDict, total=False):
     """vCPU per replica: 0.25, 0.5, 1, 2 or 4. Default 1."""
     memory_mb: int
     """Memory per replica: exactly 2048 MB per vCPU on Container Apps. Default 2048."""
+    max_upload_mb: int | None
+    """Largest proxied upload (MB), ARTIFACT_MAX_UPLOAD_MB: must fit the spool, an EmptyDir
+    on the replica's ephemeral storage (1, 2, 4 or 8 GiB by vCPU, less 512 MB). None: no
+    check (and none with direct)."""
     log_retention_days: int
     """Log Analytics retention, 30 to 730. Default 30."""
     image_context: str
@@ -289,6 +303,9 @@ class Service(pulumi.ComponentResource):
             public_hostnames=[self.fqdn, *s["allowed_hosts"]],
             port=DEFAULT_PORT,
             workers=s["workers"],
+            shutdown_seconds=DEFAULT_SHUTDOWN_SECONDS,
+            spool_dir=SPOOL_DIR if s["spool"] else None,
+            max_upload_mb=args.get("max_upload_mb"),
             extra_plain={"AZURE_CLIENT_ID": args["identity_client_id"], **s["pool"]},
         )
 
@@ -328,7 +345,8 @@ class Service(pulumi.ComponentResource):
     def _container_app(
         self, plain: Mapping[str, pulumi.Input[str]], secret_uris: Mapping[str, pulumi.Input[str]]
     ) -> app.ContainerApp:
-        """The app: identity, Key Vault references, ingress, probes, resources, scale."""
+        """The app: identity, Key Vault references, ingress, probes, resources, scale, the
+        spool volume, and a termination grace period above the server's shutdown bound."""
         args, s = self._args, self._s
         identity = args["identity_id"]
         env: list[app.EnvironmentVarArgsDict] = []
@@ -364,8 +382,16 @@ class Service(pulumi.ComponentResource):
                         "env": env,
                         "resources": {"cpu": s["cpu"], "memory": s["memory"]},
                         "probes": _probes(),
+                        "volume_mounts": (
+                            [{"volume_name": SPOOL_VOLUME, "mount_path": SPOOL_DIR}]
+                            if s["spool"]
+                            else []
+                        ),
                     }
                 ],
+                "volumes": (
+                    [{"name": SPOOL_VOLUME, "storage_type": "EmptyDir"}] if s["spool"] else []
+                ),
                 "scale": {
                     "min_replicas": s["min_replicas"],
                     "max_replicas": s["max_replicas"],
@@ -380,7 +406,10 @@ class Service(pulumi.ComponentResource):
                         }
                     ],
                 },
-                "termination_grace_period_seconds": 30,  # uvicorn drains in-flight requests
+                # SIGKILL only after the server's own bounded shutdown.
+                "termination_grace_period_seconds": stop_timeout_seconds(
+                    int(str(plain["SERVER_SHUTDOWN_SECONDS"])), CONTAINER_APPS_GRACE_MAX
+                ),
             },
             tags=self._tags,
             # The first revision pulls the image, resolves its secrets and reaches storage
@@ -471,6 +500,13 @@ def _validate(args: ServiceArgs) -> dict[str, Any]:
         raise ValueError(f"log_retention_days: {retention} is not {problem}")
     cidrs = list(args.get("allowed_cidrs") or ("0.0.0.0/0",))
     workers = server_workers(cpu, memory_mb)
+    max_upload = args.get("max_upload_mb")
+    if max_upload is not None:
+        if scenario == "direct":
+            raise ValueError("max_upload_mb: not with scenario 'direct' (nothing is spooled)")
+        problem = upload_limit_problem(max_upload, container_apps_spool_mb(cpu))
+        if problem:
+            raise ValueError(f"max_upload_mb: {max_upload} with cpu {cpu:g}; allowed: {problem}")
     pool: dict[str, str] = {}
     database, size = args.get("database"), args.get("database_size")
     if size is not None:
@@ -490,6 +526,7 @@ def _validate(args: ServiceArgs) -> dict[str, Any]:
         "cpu": cpu,
         "memory": memory,
         "workers": workers,
+        "spool": scenario != "direct",
         "pool": pool,
         "log_retention_days": retention,
         "allowed_hosts": list(args.get("allowed_hosts") or []),

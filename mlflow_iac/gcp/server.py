@@ -20,6 +20,7 @@ from mlflow_iac.gcp.naming import labels as gcp_labels
 from mlflow_iac.gcp.network import Network
 from mlflow_iac.gcp.secrets import SecretRef, stored_secret
 from mlflow_iac.gcp.service import Service
+from mlflow_iac.limits import DEFAULT_MAX_UPLOAD_MB
 from mlflow_iac.vocabulary import CLOUD_SCENARIOS, DATABASE_SCENARIOS
 
 
@@ -65,6 +66,9 @@ class MlflowServerArgs(TypedDict, total=False):
     """vCPU per instance (1, 2, 4, 8). Default 1."""
     memory_mb: int
     """Memory per instance in MB. Default 2048."""
+    max_upload_mb: int | None
+    """Largest proxied upload (MB), ARTIFACT_MAX_UPLOAD_MB: at most Cloud Run's 32 MiB
+    request limit, and held in memory (the spool). Default 32; None with direct."""
     domain: str | None
     """Custom domain (Cloud Run domain mapping, managed certificate)."""
     allowed_hosts: Sequence[str]
@@ -285,6 +289,11 @@ class MlflowServer(pulumi.ComponentResource):
                 "max_replicas": args.get("max_replicas", max(4, replicas)),
                 "cpu": args.get("cpu", 1.0),
                 "memory_mb": args.get("memory_mb", 2048),
+                "max_upload_mb": (
+                    None
+                    if args.get("scenario") == "direct"
+                    else args.get("max_upload_mb", DEFAULT_MAX_UPLOAD_MB["gcp"])
+                ),
                 "deletion_protection": args.get("deletion_protection", True),
                 "image": args.get("image"),
                 "image_context": "" if args.get("image") else args.get("image_context", ""),

@@ -35,6 +35,14 @@ from mlflow_iac.gcp.sizing import (
     tier_problem,
 )
 from mlflow_iac.image import build_context, context_digest
+from mlflow_iac.limits import (
+    CLOUD_RUN_GRACE_SECONDS,
+    CLOUD_RUN_REQUEST_MB,
+    SPOOL_DIR,
+    cloud_run_spool_mb,
+    shutdown_seconds_within,
+    upload_limit_problem,
+)
 from mlflow_iac.vocabulary import CLOUD_SCENARIOS
 
 REQUEST_TIMEOUT = "3600s"
@@ -42,6 +50,10 @@ REQUEST_TIMEOUT = "3600s"
 REQUEST_CONCURRENCY = 80
 """Requests per instance before Cloud Run adds one (its default, stated)."""
 SOCKET_VOLUME = "cloudsql"
+SPOOL_VOLUME = "spool"
+"""In-memory volume (Cloud Run has no disk) of the proxied uploads' spool, size-limited so
+that a burst of uploads fails one upload with ENOSPC, never the instance with an
+out-of-memory kill."""
 RESERVED_VARIABLES = ("PORT",)
 """Cloud Run sets PORT itself (to the container port, 5000) and refuses a service that sets it."""
 STARTUP_FAILURES = 24
@@ -103,7 +115,11 @@ class ServiceArgs(TypedDict, total=False):
     cpu: float
     """Whole vCPUs: 1, 2, 4 or 8. Default 1."""
     memory_mb: int
-    """Memory in MB: 512 to 4096 per vCPU. Default 2048."""
+    """Memory in MB: 512 to 4096 per vCPU. Default 2048. It holds the workers (512 MB
+    each) and the in-memory spool (the rest, at least `max_upload_mb`)."""
+    max_upload_mb: int | None
+    """Largest proxied upload (MB), ARTIFACT_MAX_UPLOAD_MB: at most Cloud Run's 32 MiB
+    request limit and the spool. None: no check (and none with direct)."""
     deletion_protection: bool
     """Cloud Run deletion protection. Default True."""
     image_context: str
@@ -253,6 +269,10 @@ class Service(pulumi.ComponentResource):
             public_hostnames=[self.run_app_host, domain or "", *s["allowed_hosts"]],
             port=DEFAULT_PORT,
             workers=s["workers"],
+            # Cloud Run's grace period is fixed (10 s): the server's bound fits inside it.
+            shutdown_seconds=shutdown_seconds_within(CLOUD_RUN_GRACE_SECONDS),
+            spool_dir=SPOOL_DIR if s["spool_mb"] else None,
+            max_upload_mb=args.get("max_upload_mb"),
             extra_plain=s["pool_environment"],
         )
         refs = args["secrets"]  # one per secret variable: checked by _validate
@@ -286,11 +306,21 @@ class Service(pulumi.ComponentResource):
         labels: dict[str, str],
     ) -> cloudrunv2.Service:
         connection = args.get("cloud_sql_connection")
-        volumes: list[cloudrunv2.ServiceTemplateVolumeArgsDict] = (
-            [{"name": SOCKET_VOLUME, "cloud_sql_instance": {"instances": [connection]}}]
-            if connection is not None
-            else []
-        )
+        volumes: list[cloudrunv2.ServiceTemplateVolumeArgsDict] = []
+        mounts: list[cloudrunv2.ServiceTemplateContainerVolumeMountArgsDict] = []
+        if connection is not None:
+            volumes.append(
+                {"name": SOCKET_VOLUME, "cloud_sql_instance": {"instances": [connection]}}
+            )
+            mounts.append({"name": SOCKET_VOLUME, "mount_path": "/cloudsql"})
+        if s["spool_mb"]:
+            volumes.append(
+                {
+                    "name": SPOOL_VOLUME,
+                    "empty_dir": {"medium": "MEMORY", "size_limit": f"{s['spool_mb']}Mi"},
+                }
+            )
+            mounts.append({"name": SPOOL_VOLUME, "mount_path": SPOOL_DIR})
         vpc: cloudrunv2.ServiceTemplateVpcAccessArgsDict | None = (
             {
                 "network_interfaces": [
@@ -323,11 +353,7 @@ class Service(pulumi.ComponentResource):
                 "period_seconds": 30,
                 "failure_threshold": 3,
             },
-            "volume_mounts": (
-                [{"name": SOCKET_VOLUME, "mount_path": "/cloudsql"}]
-                if connection is not None
-                else []
-            ),
+            "volume_mounts": mounts,
         }
         return cloudrunv2.Service(
             f"{name}-run",
@@ -435,6 +461,17 @@ def _validate(args: ServiceArgs) -> dict[str, Any]:
     if not lowest <= memory <= highest:
         raise ValueError(f"memory_mb: {memory} is not from {lowest} to {highest} for cpu {cpu:g}")
     workers = server_workers(cpu, memory)
+    spool_mb = 0 if scenario == "direct" else cloud_run_spool_mb(memory, workers)
+    max_upload = args.get("max_upload_mb")
+    if max_upload is not None:
+        if scenario == "direct":
+            raise ValueError("max_upload_mb: not with scenario 'direct' (nothing is spooled)")
+        problem = upload_limit_problem(max_upload, spool_mb, CLOUD_RUN_REQUEST_MB)
+        if problem:
+            raise ValueError(
+                f"max_upload_mb: {max_upload} with memory_mb {memory} ({workers} workers); "
+                f"allowed: {problem}"
+            )
     tier = args.get("database_tier")
     pool: dict[str, pulumi.Input[str]] | None = None
     if tier is not None:
@@ -473,6 +510,7 @@ def _validate(args: ServiceArgs) -> dict[str, Any]:
         "cpu": cpu,
         "memory_mb": memory,
         "workers": workers,
+        "spool_mb": spool_mb,
         "allowed_hosts": list(args.get("allowed_hosts") or []),
         "pool_environment": pool,
         "iap_members": check_members("iap_members", args.get("iap_members") or ()),

@@ -26,6 +26,7 @@ from mlflow_iac.environment import (
     ServerEnvironment,
     server_environment,
 )
+from mlflow_iac.limits import DEFAULT_SHUTDOWN_SECONDS, SPOOL_DIR
 from mlflow_iac.local.bucket import Bucket
 from mlflow_iac.local.credentials import Credentials
 from mlflow_iac.local.database import PASSWORD_SPECIALS, Database
@@ -71,6 +72,9 @@ class MlflowServerArgs(TypedDict, total=False):
     `local-server` the server's /data volume (SQLite and artifacts)."""
     image_tag: str
     """Local tag of the built mlflow-server image; default `mlflow-server:local`."""
+    max_upload_mb: int | None
+    """Largest proxied upload (MB): ARTIFACT_MAX_UPLOAD_MB, checked by the image against the
+    spool volume's free space (the host's disk) at start. Default 1024; not with direct."""
     labels: Mapping[str, str]
     """Docker labels on every container, volume and network (the stack's tags)."""
 
@@ -266,6 +270,10 @@ class MlflowServer(pulumi.ComponentResource):
             public_hostnames=settings.allowed_hosts,
             port=CONTAINER_PORT,
             workers=settings.workers,
+            shutdown_seconds=DEFAULT_SHUTDOWN_SECONDS,
+            # A named volume (the host's disk), not the container's writable layer.
+            spool_dir=SPOOL_DIR if settings.max_upload_mb is not None else None,
+            max_upload_mb=settings.max_upload_mb,
             create_bucket=settings.has_bucket,  # MinIO starts empty; the image creates the bucket
             extra_plain=extra_plain,
             extra_secrets=extra_secrets,

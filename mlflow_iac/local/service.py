@@ -85,9 +85,10 @@ class Service(pulumi.ComponentResource):
 
     Children: `image` (docker_build.Image: built from `docker/`, loaded into the local
     engine, never pushed), `volume` (docker.Volume at /data, only with `data_volume`),
+    `spool` (docker.Volume at the environment's SPOOL_DIR, when it sets one),
     `container` (docker.Container: exactly the given environment, secrets as files,
-    127.0.0.1-only port, /health check, restart policy, memory and CPU limits; replaced
-    delete-first).
+    127.0.0.1-only port, /health check, restart policy, memory and CPU limits, a stop
+    timeout above SERVER_SHUTDOWN_SECONDS; replaced delete-first).
     """
 
     url: pulumi.Output[str]
@@ -105,6 +106,7 @@ class Service(pulumi.ComponentResource):
         self.image = self._image(name, settings)
         protect = args.get("protect", False)
         self.volume = self._data_volume(name, labels, protect) if settings.data_volume else None
+        self.spool = self._spool_volume(name, labels) if settings.spool_dir else None
         self.container = self._container(name, settings, labels)
 
         self.image_ref = self.image.ref
@@ -133,6 +135,16 @@ class Service(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, protect=protect, ignore_changes=["labels"]),
         )
 
+    def _spool_volume(self, name: str, labels: Mapping[str, str]) -> docker.Volume:
+        """Proxied uploads are spooled whole here (SPOOL_DIR) before they go to the bucket:
+        on the host's disk, not in the container's writable layer. Nothing in it outlives
+        a request, so it is never protected."""
+        return docker.Volume(
+            f"{name}-spool",
+            labels=volume_labels(labels),
+            opts=pulumi.ResourceOptions(parent=self, ignore_changes=["labels"]),
+        )
+
     def _container(
         self, name: str, settings: ServiceSettings, labels: Mapping[str, str]
     ) -> docker.Container:
@@ -144,6 +156,12 @@ class Service(pulumi.ComponentResource):
         if self.volume is not None:
             volumes.append(
                 docker.ContainerVolumeArgs(volume_name=self.volume.name, container_path="/data")
+            )
+        if self.spool is not None and settings.spool_dir is not None:
+            volumes.append(
+                docker.ContainerVolumeArgs(
+                    volume_name=self.spool.name, container_path=settings.spool_dir
+                )
             )
         return docker.Container(
             f"{name}-container",
@@ -173,6 +191,8 @@ class Service(pulumi.ComponentResource):
                 tests=HEALTH_TEST, interval="10s", timeout="5s", retries=6, start_period="120s"
             ),
             restart="unless-stopped",
+            # Above the image's shutdown bound, so `docker stop` ends in a clean exit.
+            stop_timeout=settings.stop_timeout,
             memory=settings.memory_mb,
             cpus=f"{settings.cpu:g}",
             wait=True,

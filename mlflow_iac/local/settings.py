@@ -14,6 +14,7 @@ from typing import Any
 
 import pulumi
 
+from mlflow_iac.limits import DEFAULT_MAX_UPLOAD_MB, DEFAULT_SHUTDOWN_SECONDS, stop_timeout_seconds
 from mlflow_iac.local.engines import ENGINES as ENGINE_SPECS
 from mlflow_iac.vocabulary import (
     ARTIFACT_MODE_BY_SCENARIO,
@@ -104,6 +105,8 @@ class ServerSettings:
     public_hostnames: tuple[str, ...]
     bucket_name: str
     image_tag: str
+    max_upload_mb: int | None = None
+    """ARTIFACT_MAX_UPLOAD_MB (None with scenario direct: the server spools nothing)."""
 
     @property
     def has_database(self) -> bool:
@@ -170,6 +173,7 @@ def server_settings(args: Mapping[str, Any]) -> ServerSettings:
     image_tag = args.get("image_tag", DEFAULT_IMAGE_TAG)
     if not isinstance(image_tag, str) or not image_tag:
         raise ValueError(f"image_tag: {image_tag!r} is not a docker tag")
+    max_upload_mb = _max_upload_mb(args, scenario)
     return ServerSettings(
         scenario=scenario,
         db_engine=db_engine,
@@ -183,7 +187,20 @@ def server_settings(args: Mapping[str, Any]) -> ServerSettings:
         public_hostnames=public_hostnames,
         bucket_name=bucket_name,
         image_tag=image_tag,
+        max_upload_mb=max_upload_mb,
     )
+
+
+def _max_upload_mb(args: Mapping[str, Any], scenario: str) -> int | None:
+    """The largest proxied upload (MB) the spool volume must hold; None with direct."""
+    if scenario == "direct":
+        if args.get("max_upload_mb") is not None:
+            raise ValueError("max_upload_mb: not with scenario 'direct' (nothing is spooled)")
+        return None
+    value = args.get("max_upload_mb", DEFAULT_MAX_UPLOAD_MB["local"])
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"max_upload_mb: {value!r} is not a positive whole number of MB")
+    return value
 
 
 def _s3_port(args: Mapping[str, Any], scenario: str, local_port: int) -> int:
@@ -280,6 +297,11 @@ class ServiceSettings:
     data_volume: bool
     image_tag: str
     context: str
+    stop_timeout: int
+    """Seconds `docker stop` waits before SIGKILL: the environment's SERVER_SHUTDOWN_SECONDS
+    plus the margin (`mlflow_iac.limits.stop_timeout_seconds`)."""
+    spool_dir: str | None
+    """The environment's SPOOL_DIR: a named volume is mounted there."""
 
 
 def service_settings(args: Mapping[str, Any], default_context: str) -> ServiceSettings:
@@ -313,6 +335,15 @@ def service_settings(args: Mapping[str, Any], default_context: str) -> ServiceSe
     require_name(image_tag, "image_tag")
     context = args.get("context", default_context)
     require_name(context, "context")
+    shutdown = plain.get("SERVER_SHUTDOWN_SECONDS", str(DEFAULT_SHUTDOWN_SECONDS))
+    if not isinstance(shutdown, str) or not shutdown.isdigit():
+        raise ValueError(
+            f"environment: SERVER_SHUTDOWN_SECONDS {shutdown!r} is not a plain whole number "
+            "(the container's stop timeout is derived from it)"
+        )
+    spool_dir = plain.get("SPOOL_DIR")
+    if spool_dir is not None and (not isinstance(spool_dir, str) or not spool_dir.startswith("/")):
+        raise ValueError(f"environment: SPOOL_DIR {spool_dir!r} is not a plain absolute path")
     return ServiceSettings(
         plain=plain,
         secrets=secrets,
@@ -324,4 +355,6 @@ def service_settings(args: Mapping[str, Any], default_context: str) -> ServiceSe
         data_volume=bool(args.get("data_volume", False)),
         image_tag=image_tag,
         context=context,
+        stop_timeout=stop_timeout_seconds(int(shutdown)),
+        spool_dir=spool_dir,
     )

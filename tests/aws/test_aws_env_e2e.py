@@ -12,6 +12,7 @@ ECS would start it, with only the AWS endpoints swapped for local services:
 - the s3:// ARTIFACT_URL is kept; MLFLOW_S3_ENDPOINT_URL and test credentials point boto3
   at moto (on AWS the task role supplies credentials);
 - PORT is the host's free port (ECS maps the container port).
+- SPOOL_DIR (/spool, the task volume at /spool) is a directory of the test's own.
 
 Clients then connect with the stack's `clientEnvironment` output (tracking URI swapped
 for the local one) and run the real MLflow client flow. The Host check is exercised with
@@ -153,6 +154,9 @@ def test_aws_container_environment_runs_the_image(
 
     env = {**plain, **secrets, **s3.env}
     env.pop("PORT")  # ECS maps the container port; here a free host port
+    if "SPOOL_DIR" in env:  # the platform's spool volume: a directory of this test's
+        assert env["SPOOL_DIR"] == "/spool"
+        env["SPOOL_DIR"] = str(tmp_path / "spool")
     if "DB_HOST" in plain:
         assert plain["DB_SSLMODE"] == "require"
         server = request.getfixturevalue("pg" if plain["DB_ENGINE"] == "postgresql" else "maria")

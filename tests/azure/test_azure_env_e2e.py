@@ -15,6 +15,7 @@ Container Apps would start it, with only the Azure endpoints swapped for local s
   the managed identity (AZURE_CLIENT_ID stays set: the connection string wins in MLflow's
   store, so this test does not exercise the identity; `test_azure_identity_e2e.py` does);
 - PORT is a free host port (Container Apps' ingress targets the container's 5000).
+- SPOOL_DIR (/spool, the EmptyDir volume at /spool) is a directory of the test's own.
 
 Clients then use the stack's `clientEnvironment` (tracking URI swapped for the local one)
 with the real MLflow client flow, and the Host check is exercised with the app's FQDN.
@@ -192,6 +193,9 @@ def test_azure_container_environment_runs_the_image(
         "AZURE_STORAGE_CONNECTION_STRING": blob.env["AZURE_STORAGE_CONNECTION_STRING"],
     }
     env.pop("PORT")
+    if "SPOOL_DIR" in env:  # the platform's spool volume: a directory of this test's
+        assert env["SPOOL_DIR"] == "/spool"
+        env["SPOOL_DIR"] = str(tmp_path / "spool")
     if "DB_HOST" in plain:
         assert plain["DB_SSLMODE"] == "require"
         server = request.getfixturevalue("pg" if plain["DB_ENGINE"] == "postgresql" else "maria")

@@ -126,6 +126,43 @@ def test_artifacts_only_on_s3(image, s3, tmp_path) -> None:
         artifacts_flow(container.url, tmp_path)
 
 
+AWS_TASK = ("--read-only", "--user", "10001:10001")
+"""What the ECS task definition gives the container: `readonlyRootFilesystem`, `user`
+10001, and two task volumes (fresh, empty: Fargate's ephemeral storage) at /tmp and /spool
+(`mlflow_iac.aws.service.TASK_VOLUMES`)."""
+
+
+def test_proxied_on_the_aws_tasks_mounts(image, s3, tmp_path) -> None:
+    """Exactly the AWS task's filesystem: read-only root, user 10001, empty volumes at /tmp
+    and /spool, SPOOL_DIR=/spool and ARTIFACT_MAX_UPLOAD_MB: the start checks the spool
+    and a proxied upload goes through it to the bucket."""
+    bucket = unique("bkt")
+    services.create_s3_bucket(s3, bucket)
+    with volume() as tmp, volume() as spool:
+        container = Container(
+            image,
+            env={
+                "ARTIFACT_MODE": "artifacts-only",
+                "ARTIFACT_URL": f"s3://{bucket}/art",
+                "MLFLOW_S3_ENDPOINT_URL": s3.endpoint,
+                "AWS_DEFAULT_REGION": "us-east-1",
+                "SPOOL_DIR": "/spool",
+                "ARTIFACT_MAX_UPLOAD_MB": "64",
+                "SERVER_SHUTDOWN_SECONDS": "8",
+            },
+            secrets={"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"},
+            volumes=[f"{tmp}:/tmp", f"{spool}:/spool"],
+            options=AWS_TASK,
+        )
+        with container:
+            artifacts_flow(container.url, tmp_path)
+            assert "proxied uploads spool in /spool" in container.logs(), container.logs()
+            owner = container.exec("stat", "-c", "%u", "/spool").strip()
+            assert owner == "10001", owner
+            seconds = container.stop(grace=10)  # the stack's stop timeout: 8 + 2
+            assert seconds < 10, f"stop took {seconds:.1f}s: SIGKILL after the grace period"
+
+
 def test_healthcheck_user_signals_and_contents(image) -> None:
     """The image's HEALTHCHECK turns the container healthy; the server runs as uid 10001,
     not root; SIGTERM stops it cleanly well within 10 s; no compiler, no pip inside."""

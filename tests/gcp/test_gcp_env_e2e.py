@@ -16,6 +16,7 @@ start them, with only Google's endpoints swapped for local services:
 - the gs:// ARTIFACT_URL is kept; STORAGE_EMULATOR_HOST points google-cloud-storage at the
   GCS emulator (on Cloud Run the metadata server supplies the service account's token);
 - PORT is a free host port (Cloud Run sets PORT itself).
+- SPOOL_DIR (/spool, the in-memory volume at /spool) is a directory of the test's own.
 
 Clients then connect with the stack's `clientEnvironment` (tracking URI swapped for the
 local one) and run the real MLflow client flow; the Host check is exercised with the
@@ -207,6 +208,9 @@ def test_gcp_container_environment_runs_the_image(
     assert "PORT" not in plain and not set(plain) & set(secrets)
 
     env = {**plain, **secrets, **gcs.env}
+    if "SPOOL_DIR" in env:  # the platform's spool volume: a directory of this test's
+        assert env["SPOOL_DIR"] == "/spool"
+        env["SPOOL_DIR"] = str(tmp_path / "spool")
     if "DB_HOST" in plain:
         server = request.getfixturevalue("pg" if plain["DB_ENGINE"] == "postgresql" else "maria")
         env.update(mount_cloud_sql(plain, secrets, server, mount_root))

@@ -309,7 +309,8 @@ def test_private_database_has_no_public_ip_and_cloud_run_uses_the_vpc() -> None:
     (interface,) = service["vpcAccess"]["networkInterfaces"]
     assert service["vpcAccess"]["egress"] == "PRIVATE_RANGES_ONLY"
     assert interface["subnetwork"].endswith("subnetworks/" + inputs_name(result, "Subnetwork"))
-    assert not service.get("volumes")  # no Cloud SQL socket: TCP to the private IP with TLS
+    # No Cloud SQL socket (TCP to the private IP with TLS); only the spool.
+    assert [v["name"] for v in service["volumes"]] == ["spool"]
     env = environment(result)
     assert env["DB_HOST"] == "10.20.0.3" and env["DB_SSLMODE"] == "require"
     # The instance waits for the peering it takes its address from.
@@ -461,7 +462,10 @@ def test_proxied_environment_exact_and_secrets_only_by_reference() -> None:
         "MLFLOW_SQLALCHEMYSTORE_POOL_SIZE": "2",
         "PUBLIC_HOSTNAMES": f"{RUN_APP_HOST},mlflow.internal",
         "SERVER_KEEP_ALIVE_SECONDS": "650",
+        "SERVER_SHUTDOWN_SECONDS": "8",
         "SERVER_WORKERS": "2",
+        "SPOOL_DIR": "/spool",
+        "ARTIFACT_MAX_UPLOAD_MB": "32",
     }
     assert "PORT" not in env  # Cloud Run sets it and refuses a service that does
     assert set(refs) == {"AUTH_PASSWORD", "DB_PASSWORD", "MLFLOW_FLASK_SERVER_SECRET_KEY"}
@@ -479,10 +483,11 @@ def test_proxied_environment_exact_and_secrets_only_by_reference() -> None:
     assert result.outputs["adminPassword"] == stored[refs["AUTH_PASSWORD"]["secret"]]
     # The Cloud SQL socket is mounted where DB_HOST points.
     template = inputs(result, "gcp:cloudrunv2/service:Service")["template"]
-    assert template["volumes"] == [
-        {"name": "cloudsql", "cloudSqlInstance": {"instances": [connection]}}
-    ]
-    assert container(result)["volumeMounts"] == [{"name": "cloudsql", "mountPath": "/cloudsql"}]
+    assert template["volumes"][0] == {
+        "name": "cloudsql",
+        "cloudSqlInstance": {"instances": [connection]},
+    }
+    assert container(result)["volumeMounts"][0] == {"name": "cloudsql", "mountPath": "/cloudsql"}
     assert "args" not in container(result) and "commands" not in container(result)
     assert instance["settings"]["ipConfiguration"]["sslMode"] == "ENCRYPTED_ONLY"
 

@@ -404,11 +404,15 @@ def test_connect_timeout_and_keepalives_on_every_database_url() -> None:
     assert plan.backend is not None and plan.read_replica is not None
     assert plan.backend.query["connect_timeout"] == "3"
     assert plan.backend.query["keepalives_idle"] == "30"
-    assert plan.read_replica.query == {"connect_timeout": "10"}
+    assert plan.read_replica.query == {
+        "connect_timeout": "10",
+        "read_timeout": "30",
+        "write_timeout": "30",
+    }
     served = make_url(plan.env["MLFLOW_BACKEND_STORE_URI"])
     assert served.query["keepalives"] == "1"
     mysql = ep.build_database_url({"DB_ENGINE": "mysql", "DB_HOST": "h", "DB_PASSWORD": "x"})
-    assert mysql.query["connect_timeout"] == "10"
+    assert mysql.query["connect_timeout"] == "10" and mysql.query["read_timeout"] == "30"
     sqlite = ep.resolve({"DATA_DIR": "/d"}).backend
     assert sqlite is not None and not sqlite.query
 

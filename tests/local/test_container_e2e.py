@@ -124,6 +124,8 @@ def create(
         str(int(check["retries"])),
         "--health-start-period",
         check["startPeriod"],
+        "--stop-timeout",
+        str(int(inputs["stopTimeout"])),
     ]
     for label in inputs["labels"]:
         args += ["--label", f"{label['label']}={label['value']}"]

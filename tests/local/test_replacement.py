@@ -52,7 +52,7 @@ def test_every_container_is_replaced_delete_first(scenario: str, extra: dict[str
 @pytest.mark.parametrize("protect", [False, True])
 def test_data_volumes_are_their_own_resources_and_keep_deletion_protection(protect: bool) -> None:
     registered = run("proxied", deletionProtection=str(protect).lower())
-    volumes = {v.name: v for v in registered.of_type(VOLUME)}
+    volumes = {v.name: v for v in registered.of_type(VOLUME) if v.name != SPOOL}
     assert set(volumes) == {"mlflow-database-data", "mlflow-bucket-data"}
     for volume in volumes.values():
         # Never replaced with a container; only `deletionProtection` guards it from destroy.
@@ -74,8 +74,35 @@ def test_local_server_volume_holds_the_store_and_follows_deletion_protection(
 ) -> None:
     # Scenario local-server's SQLite file and artifacts live in the server's /data volume:
     # it is that scenario's database and bucket, so deletionProtection guards it too.
-    (volume,) = run("local-server", deletionProtection=str(protect).lower()).of_type(VOLUME)
+    volumes = run("local-server", deletionProtection=str(protect).lower()).of_type(VOLUME)
+    (volume,) = [v for v in volumes if v.name != SPOOL]
     assert volume.name == "mlflow-service-data"
     assert volume.options["deleteBeforeReplace"] is False
     assert volume.options["protect"] is protect
     assert volume.options["ignoreChanges"] == ["labels"]
+
+
+SPOOL = "mlflow-service-spool"
+"""The proxied uploads' spool volume (SPOOL_DIR), on the host's disk."""
+
+
+@pytest.mark.parametrize(("scenario", "extra"), CASES)
+def test_spool_volume_and_stop_timeout_follow_the_environment(
+    scenario: str, extra: dict[str, str]
+) -> None:
+    """The server's SPOOL_DIR is a named volume of its own (never protected: nothing in it
+    outlives a request), and `docker stop` waits longer than SERVER_SHUTDOWN_SECONDS."""
+    registered = run(scenario, **extra)
+    (server,) = [c for c in registered.of_type(CONTAINER) if c.name == "mlflow-service-container"]
+    env = dict(item.split("=", 1) for item in server.inputs["envs"])
+    assert int(server.inputs["stopTimeout"]) > int(env["SERVER_SHUTDOWN_SECONDS"])
+    assert server.inputs["stopTimeout"] == int(env["SERVER_SHUTDOWN_SECONDS"]) + 2
+    spools = [v for v in registered.of_type(VOLUME) if v.name == SPOOL]
+    if scenario == "direct":
+        assert "SPOOL_DIR" not in env and "ARTIFACT_MAX_UPLOAD_MB" not in env and not spools
+        return
+    (spool,) = spools
+    assert spool.options["protect"] is False
+    assert env["SPOOL_DIR"] == "/spool" and env["ARTIFACT_MAX_UPLOAD_MB"] == "1024"
+    mounts = {m["containerPath"]: m["volumeName"] for m in server.inputs["volumes"]}
+    assert mounts["/spool"] == "mlflow-service-spool-5d6e7f8"
