@@ -77,6 +77,16 @@ CONTRACT: tuple[EnvVar, ...] = (
         "60",
     ),
     EnvVar(
+        "DB_READ_TIMEOUT_SECONDS",
+        "Longest a database may stay silent within one call (0..3600; 0: none); then the "
+        "connection is dropped with one log line and the request fails instead of hanging on "
+        "a frozen database, which TCP keepalives never notice. PostgreSQL: a psycopg2 wait "
+        "callback (libpq has no read timeout); MySQL: PyMySQL's read_timeout/write_timeout (a "
+        "value in DATABASE_URI wins). Raise it for searches slower than that on very large "
+        "tables.",
+        "30",
+    ),
+    EnvVar(
         "MLFLOW_SQLALCHEMYSTORE_POOL_SIZE",
         "Connections MLflow keeps open per worker process and store engine (PostgreSQL/MySQL "
         "only; 1..1000). Every engine gets this pool: tracking, model registry, jobs (from "

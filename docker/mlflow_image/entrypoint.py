@@ -211,28 +211,43 @@ PG_CONNECTION_DEFAULTS = {
 the auth store): a database that accepts TCP but does not answer fails a new connection in
 10 s instead of hanging; a pooled connection to a host that vanished is declared dead after
 about 60 s of silence (30 + 3 x 10) instead of TCP's 15 minutes."""
-MYSQL_CONNECTION_DEFAULTS = {"connect_timeout": "10", "read_timeout": "30", "write_timeout": "30"}
-"""PyMySQL's connect timeout (its default is 10 s too; stated so it is visible and kept), and
-read/write timeouts: without them a pooled connection to a server that hangs (frozen,
-or a host gone while TCP still answers) waits forever for the answer to MLflow's pre-ping.
-30 s of silence in one socket read is far beyond any MLflow query. PyMySQL turns TCP
-keepalive on for its sockets but has no option to tune it."""
+MYSQL_CONNECTION_DEFAULTS = {"connect_timeout": "10"}
+"""PyMySQL's connect timeout (its default is 10 s too; stated so it is visible and kept).
+PyMySQL turns TCP keepalive on for its sockets but has no option to tune it; its read and
+write timeouts come from DB_READ_TIMEOUT_SECONDS (`with_connection_defaults`)."""
+DEFAULT_DB_READ_TIMEOUT_SECONDS = 30
+"""DB_READ_TIMEOUT_SECONDS: the longest a database may stay silent within one call. Without
+it a pooled connection to a server that hangs (frozen, or a host gone while TCP still
+answers, which keepalives never notice) waits forever for the answer to MLflow's pre-ping.
+30 s of silence is far beyond MLflow's usual queries; a team with very large tables and
+slow searches raises it (0: no read timeout)."""
 
 
-def with_connection_defaults(url: URL) -> URL:
+def with_connection_defaults(url: URL, read_timeout: int = DEFAULT_DB_READ_TIMEOUT_SECONDS) -> URL:
     """The URL with the connect timeout and keepalive options added where not already set
-    (a user's own value in DATABASE_URI wins). SQLite is returned unchanged."""
+    (a user's own value in DATABASE_URI wins), and for MySQL PyMySQL's read and write
+    timeouts of `read_timeout` seconds (0: none; PostgreSQL's is `pg_timeout`'s, since
+    libpq has no such option). SQLite is returned unchanged."""
     if url.drivername.startswith("postgresql"):
         defaults = PG_CONNECTION_DEFAULTS
     elif url.drivername.startswith("mysql"):
-        defaults = MYSQL_CONNECTION_DEFAULTS
+        defaults = dict(MYSQL_CONNECTION_DEFAULTS)
+        if read_timeout:
+            defaults |= {"read_timeout": str(read_timeout), "write_timeout": str(read_timeout)}
     else:
         return url
     missing = {k: v for k, v in defaults.items() if k not in url.query}
     return url.update_query_dict(missing) if missing else url
 
 
-def parse_database_uri(name: str, raw: str) -> URL:
+def read_timeout_of(env: Mapping[str, str]) -> int:
+    """DB_READ_TIMEOUT_SECONDS, checked (0..3600; 0: no read timeout)."""
+    return parse_int(env, "DB_READ_TIMEOUT_SECONDS", DEFAULT_DB_READ_TIMEOUT_SECONDS, 0, 3600)
+
+
+def parse_database_uri(
+    name: str, raw: str, read_timeout: int = DEFAULT_DB_READ_TIMEOUT_SECONDS
+) -> URL:
     """Parse a full SQLAlchemy URI (DATABASE_URI, AUTH_DATABASE_URL) and pin the driver.
 
     `postgres://` / `postgresql://` become psycopg2 and `mysql://` / `mariadb://` become
@@ -257,10 +272,12 @@ def parse_database_uri(name: str, raw: str) -> URL:
         )
     if driver != "sqlite" and not url.database:
         raise ConfigError(f"{name} ({mask_url(url)}) names no database; allowed: ...@host/<db>")
-    return with_connection_defaults(_fix_mysql_password(url.set(drivername=driver)))
+    return with_connection_defaults(_fix_mysql_password(url.set(drivername=driver)), read_timeout)
 
 
-def build_database_url(env: Mapping[str, str]) -> URL:
+def build_database_url(
+    env: Mapping[str, str], read_timeout: int = DEFAULT_DB_READ_TIMEOUT_SECONDS
+) -> URL:
     """Assemble the backend URI from DB_ENGINE/DB_HOST/DB_PORT/DB_NAME/DB_USER/DB_PASSWORD.
 
     Any password character survives: sqlalchemy's URL.create encodes it. An absolute
@@ -318,7 +335,8 @@ def build_database_url(env: Mapping[str, str]) -> URL:
             port=port if not socket or engine == "postgresql" else None,
             database=name,
             query=query,
-        )
+        ),
+        read_timeout,
     )
 
 
@@ -459,6 +477,8 @@ class Plan:
     workers: int = DEFAULT_WORKERS
     keep_alive: int = DEFAULT_KEEP_ALIVE_SECONDS
     shutdown_seconds: int = DEFAULT_SHUTDOWN_SECONDS
+    db_read_timeout: int = DEFAULT_DB_READ_TIMEOUT_SECONDS
+    """DB_READ_TIMEOUT_SECONDS (0: none)."""
     spool_dir: str | None = None
     max_upload_mb: int = 0
     static_prefix: str | None = None
@@ -506,6 +526,7 @@ def resolve(env: Mapping[str, str], extra_args: Sequence[str] = ()) -> Plan:
     )
     keep_alive = parse_int(env, "SERVER_KEEP_ALIVE_SECONDS", DEFAULT_KEEP_ALIVE_SECONDS, 1, 86400)
     shutdown = parse_int(env, "SERVER_SHUTDOWN_SECONDS", DEFAULT_SHUTDOWN_SECONDS, 2, 3600)
+    db_read_timeout = read_timeout_of(env)
     spool_dir = env.get("SPOOL_DIR", "").strip() or None
     if spool_dir is not None and not spool_dir.startswith("/"):
         raise ConfigError(f"SPOOL_DIR={spool_dir!r} is not absolute; allowed: an absolute path")
@@ -558,6 +579,7 @@ def resolve(env: Mapping[str, str], extra_args: Sequence[str] = ()) -> Plan:
         workers=workers,
         keep_alive=keep_alive,
         shutdown_seconds=shutdown,
+        db_read_timeout=db_read_timeout,
         spool_dir=spool_dir,
         max_upload_mb=max_upload_mb,
         static_prefix=env.get("MLFLOW_STATIC_PREFIX", "") or None,
@@ -575,7 +597,9 @@ def resolve(env: Mapping[str, str], extra_args: Sequence[str] = ()) -> Plan:
                 "MLFLOW_READ_REPLICA_BACKEND_STORE_URI is set but ARTIFACT_MODE="
                 "'artifacts-only' has no backend store; allowed: unset it"
             )
-        plan.read_replica = parse_database_uri("MLFLOW_READ_REPLICA_BACKEND_STORE_URI", replica)
+        plan.read_replica = parse_database_uri(
+            "MLFLOW_READ_REPLICA_BACKEND_STORE_URI", replica, read_timeout_of(env)
+        )
         plan.env["MLFLOW_READ_REPLICA_BACKEND_STORE_URI"] = url_to_string(plan.read_replica)
 
     # Server arguments (MLflow's launcher). Secrets (backend URI) go through the environment.
@@ -676,9 +700,11 @@ def _resolve_backend(env: Mapping[str, str], mode: str, data_dir: str) -> URL | 
             f"MySQL), or unset {full} and use the DB_* parts"
         )
     if full:
-        backend: URL | None = parse_database_uri(full, database_uri or mlflow_uri)
+        backend: URL | None = parse_database_uri(
+            full, database_uri or mlflow_uri, read_timeout_of(env)
+        )
     elif env.get("DB_HOST", "").strip():
-        backend = build_database_url(env)
+        backend = build_database_url(env, read_timeout_of(env))
     else:
         backend = None
     if mode == "artifacts-only" and backend is not None:
@@ -768,7 +794,7 @@ def _resolve_auth(env: Mapping[str, str], plan: Plan, backend: URL | None) -> No
         )
     raw_auth_db = env.get("AUTH_DATABASE_URL", "").strip()
     if raw_auth_db:
-        auth_db = parse_database_uri("AUTH_DATABASE_URL", raw_auth_db)
+        auth_db = parse_database_uri("AUTH_DATABASE_URL", raw_auth_db, read_timeout_of(env))
     elif backend is not None:
         auth_db = backend
     else:
@@ -1272,13 +1298,13 @@ def _prepare_and_serve(plan: Plan) -> int:
     except StartError as exc:
         print(f"mlflow_image: start failed: {exc}", file=sys.stderr, flush=True)
         return 1
-    if uses_postgresql(plan):
+    if uses_postgresql(plan) and plan.db_read_timeout:
         # libpq has no read timeout: without this a frozen database holds a pooled
         # connection, its request and the worker forever (pg_timeout's docstring). After
         # the migrations: a replica waits on the migration lock longer than that.
         from mlflow_image import pg_timeout
 
-        pg_timeout.install()
+        pg_timeout.install(plan.db_read_timeout)
     if plan.spool_dir:
         # tempfile caches its directory on first use (the entrypoint's secret files stayed
         # in the default one): point this process, and so its forked workers, at the spool.

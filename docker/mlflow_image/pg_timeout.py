@@ -93,8 +93,12 @@ def _shut_down(fd: int) -> None:
         sock.detach()  # the descriptor stays libpq's
 
 
-def install() -> None:
-    """Make every psycopg2 connection of this process (and its forks) use the timeout."""
+def install(read_timeout: float = READ_TIMEOUT_SECONDS) -> None:
+    """Make every psycopg2 connection of this process (and its forks) wait at most
+    `read_timeout` seconds for the database (DB_READ_TIMEOUT_SECONDS)."""
     import psycopg2.extensions
 
-    psycopg2.extensions.set_wait_callback(wait_with_timeout)
+    def wait(conn: Any) -> None:
+        wait_with_timeout(conn, read_timeout)
+
+    psycopg2.extensions.set_wait_callback(wait)

@@ -417,6 +417,27 @@ def test_connect_timeout_and_keepalives_on_every_database_url() -> None:
     assert sqlite is not None and not sqlite.query
 
 
+def test_db_read_timeout_is_honoured_or_refused() -> None:
+    """DB_READ_TIMEOUT_SECONDS sets PyMySQL's read/write timeouts and the plan's PostgreSQL
+    read timeout; 0 turns both off; a URI's own read_timeout wins; bad values are refused."""
+    given = {"DB_ENGINE": "mysql", "DB_HOST": "h", "DB_PASSWORD": "x"}
+    plan = ep.resolve({**given, "DB_READ_TIMEOUT_SECONDS": "120"})
+    assert plan.db_read_timeout == 120 and plan.backend is not None
+    assert plan.backend.query["read_timeout"] == plan.backend.query["write_timeout"] == "120"
+    off = ep.resolve({**given, "DB_READ_TIMEOUT_SECONDS": "0"})
+    assert off.db_read_timeout == 0 and off.backend is not None
+    assert off.backend.query == {"connect_timeout": "10", "charset": "utf8mb4"}
+    own = ep.resolve({"DATABASE_URI": "mysql://u:p@h/db?read_timeout=5"})
+    assert own.backend is not None and own.backend.query["read_timeout"] == "5"
+    assert own.backend.query["write_timeout"] == "30"
+    pg = ep.resolve({"DB_HOST": "h", "DB_PASSWORD": "x", "DB_READ_TIMEOUT_SECONDS": "45"})
+    assert pg.db_read_timeout == 45 and pg.backend is not None
+    assert "read_timeout" not in pg.backend.query  # libpq has none: pg_timeout's callback
+    for bad in ("-1", "3601", "soon"):
+        with pytest.raises(ep.ConfigError, match=r"^DB_READ_TIMEOUT_SECONDS="):
+            ep.resolve({**given, "DB_READ_TIMEOUT_SECONDS": bad})
+
+
 def test_spool_checks(tmp_path) -> None:
     """SPOOL_DIR is created, logged and becomes the server's TMPDIR; too little free space
     for ARTIFACT_MAX_UPLOAD_MB stops the start; direct mode spools nothing."""
