@@ -101,21 +101,7 @@ class ArtifactBucket(pulumi.ComponentResource):
 
     def _private(self, name: str) -> None:
         """All four public-access blocks on, and ACLs off (BucketOwnerEnforced)."""
-        self.public_access_block = s3.BucketPublicAccessBlock(
-            f"{name}-public-access",
-            bucket=self.bucket.id,
-            block_public_acls=True,
-            block_public_policy=True,
-            ignore_public_acls=True,
-            restrict_public_buckets=True,
-            opts=self._child,
-        )
-        s3.BucketOwnershipControls(
-            f"{name}-ownership",
-            bucket=self.bucket.id,
-            rule={"object_ownership": "BucketOwnerEnforced"},  # ACLs off
-            opts=self._child,
-        )
+        self.public_access_block = _block_public_access(name, self.bucket, self._child)
 
     def _encryption(self, name: str, kms_key_arn: str | None) -> None:
         """Default encryption: SSE-KMS with the customer key (bucket key on), else SSE-S3."""
@@ -231,21 +217,7 @@ class AccessLogBucket(pulumi.ComponentResource):
 
     def _private_encrypted(self, name: str, days: int) -> s3.BucketPublicAccessBlock:
         """Public access blocked, ACLs off, SSE-S3, expiry. Returns the access block."""
-        blocked = s3.BucketPublicAccessBlock(
-            f"{name}-public-access",
-            bucket=self.bucket.id,
-            block_public_acls=True,
-            block_public_policy=True,
-            ignore_public_acls=True,
-            restrict_public_buckets=True,
-            opts=self._child,
-        )
-        s3.BucketOwnershipControls(
-            f"{name}-ownership",
-            bucket=self.bucket.id,
-            rule={"object_ownership": "BucketOwnerEnforced"},
-            opts=self._child,
-        )
+        blocked = _block_public_access(name, self.bucket, self._child)
         s3.BucketServerSideEncryptionConfiguration(
             f"{name}-encryption",
             bucket=self.bucket.id,
@@ -284,3 +256,26 @@ class AccessLogBucket(pulumi.ComponentResource):
             # S3 rejects policy changes while the public access block is being written.
             opts=pulumi.ResourceOptions(parent=self, depends_on=[blocked]),
         )
+
+
+def _block_public_access(
+    name: str, bucket: s3.Bucket, opts: pulumi.ResourceOptions
+) -> s3.BucketPublicAccessBlock:
+    """All four public-access blocks on `bucket`, and ACLs off (BucketOwnerEnforced): every
+    bucket these components create. Returns the access block (a policy waits on it)."""
+    blocked = s3.BucketPublicAccessBlock(
+        f"{name}-public-access",
+        bucket=bucket.id,
+        block_public_acls=True,
+        block_public_policy=True,
+        ignore_public_acls=True,
+        restrict_public_buckets=True,
+        opts=opts,
+    )
+    s3.BucketOwnershipControls(
+        f"{name}-ownership",
+        bucket=bucket.id,
+        rule={"object_ownership": "BucketOwnerEnforced"},  # ACLs off
+        opts=opts,
+    )
+    return blocked
