@@ -301,6 +301,10 @@ def test_sigterm_with_a_slow_upload_in_flight_exits_within_the_bound(server_fact
         elapsed = time.monotonic() - started
     finally:
         slow.close()
+    print(
+        f"\nSIGTERM with a slow upload in flight, SERVER_SHUTDOWN_SECONDS=3: exit {code} "
+        f"after {elapsed:.1f}s"
+    )
     assert code == 0, server.log()
     # The bound plus the processes' own exit (seconds on a loaded 2-core machine).
     assert elapsed < 3 + 5, (elapsed, server.log())
