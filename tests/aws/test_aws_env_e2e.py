@@ -55,30 +55,6 @@ def s3() -> Iterator[services.Emulator]:
         yield emulator
 
 
-@pytest.fixture(scope="module")
-def pg() -> Iterator[services.Postgres]:
-    with services.postgres() as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def maria() -> Iterator[services.MariaDB]:
-    with services.mariadb() as server:
-        yield server
-
-
-@pytest.fixture
-def rds_like_passwords(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Mocked RandomPasswords that use every special character the components allow."""
-
-    def password(args: Any) -> dict[str, Any]:
-        specials = args.inputs.get("overrideSpecial") or ""
-        length = int(args.inputs.get("length", 16))
-        return {"result": ("Aa1" + specials + "x" * length)[:length]}
-
-    monkeypatch.setitem(harness.OUTPUTS, "random:index/randomPassword:RandomPassword", password)
-
-
 def task_environment(result: harness.ProgramResult) -> tuple[dict[str, str], dict[str, str]]:
     """(plain environment, secrets resolved like the ECS agent) of the stack's container."""
     task = result.mocks.one("aws:ecs/taskDefinition:TaskDefinition")
@@ -136,7 +112,7 @@ CASES = [
 ]
 
 
-@pytest.mark.usefixtures("rds_like_passwords")
+@pytest.mark.usefixtures("every_special_password")
 @pytest.mark.parametrize("config", CASES)
 def test_aws_container_environment_runs_the_image(
     config: dict[str, str],

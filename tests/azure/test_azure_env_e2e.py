@@ -33,7 +33,6 @@ import urllib.request
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import mlflow
 import mlflow.artifacts
@@ -71,30 +70,6 @@ CLIENT_VARIABLES = (
 def blob() -> Iterator[services.Emulator]:
     with services.azurite() as emulator:
         yield emulator
-
-
-@pytest.fixture(scope="module")
-def pg() -> Iterator[services.Postgres]:
-    with services.postgres() as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def maria() -> Iterator[services.MariaDB]:
-    with services.mariadb() as server:
-        yield server
-
-
-@pytest.fixture
-def flexible_server_passwords(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Mocked RandomPasswords that use every special character the components allow."""
-
-    def password(args: Any) -> dict[str, Any]:
-        specials = args.inputs.get("overrideSpecial") or ""
-        length = int(args.inputs.get("length", 16))
-        return {"result": ("Aa1" + specials + "x" * length)[:length]}
-
-    monkeypatch.setitem(harness.OUTPUTS, "random:index/randomPassword:RandomPassword", password)
 
 
 class _Stopper:
@@ -168,7 +143,7 @@ CASES = [
 ]
 
 
-@pytest.mark.usefixtures("flexible_server_passwords")
+@pytest.mark.usefixtures("every_special_password")
 @pytest.mark.parametrize("config", CASES)
 def test_azure_container_environment_runs_the_image(
     config: dict[str, str],

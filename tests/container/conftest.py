@@ -8,9 +8,9 @@ from collections.abc import Iterator
 import pytest
 
 from tests.container import podman
-from tests.image.conftest import client_environment, pg, s3
+from tests.image.conftest import client_environment, s3
 
-__all__ = ["client_environment", "pg", "s3"]
+__all__ = ["client_environment", "s3"]
 
 BUILDS: list[podman.BuiltImage] = []
 

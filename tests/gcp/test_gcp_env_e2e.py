@@ -62,18 +62,6 @@ def gcs() -> Iterator[services.Emulator]:
         yield emulator
 
 
-@pytest.fixture(scope="module")
-def pg() -> Iterator[services.Postgres]:
-    with services.postgres() as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def maria() -> Iterator[services.MariaDB]:
-    with services.mariadb() as server:
-        yield server
-
-
 @pytest.fixture
 def mount_root() -> Iterator[Path]:
     """Where this test 'mounts' /cloudsql: short, since a socket path has at most 107 bytes."""
@@ -82,18 +70,6 @@ def mount_root() -> Iterator[Path]:
         yield root
     finally:
         shutil.rmtree(root, ignore_errors=True)
-
-
-@pytest.fixture
-def cloud_sql_like_passwords(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Mocked RandomPasswords that use every special character the components allow."""
-
-    def password(args: Any) -> dict[str, Any]:
-        specials = args.inputs.get("overrideSpecial") or ""
-        length = int(args.inputs.get("length", 16))
-        return {"result": ("Aa1" + specials + "x" * length)[:length]}
-
-    monkeypatch.setitem(harness.OUTPUTS, "random:index/randomPassword:RandomPassword", password)
 
 
 def cloud_run_environment(result: harness.ProgramResult) -> tuple[dict[str, str], dict[str, str]]:
@@ -188,7 +164,7 @@ CASES = [
 ]
 
 
-@pytest.mark.usefixtures("cloud_sql_like_passwords")
+@pytest.mark.usefixtures("every_special_password")
 @pytest.mark.parametrize("config", CASES)
 def test_gcp_container_environment_runs_the_image(
     config: dict[str, str],

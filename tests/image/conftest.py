@@ -64,20 +64,6 @@ def client_environment() -> Iterator[None]:
 
 
 @pytest.fixture(scope="session")
-def pg() -> Iterator[services.Postgres]:
-    """The session's PostgreSQL server."""
-    with services.postgres() as server:
-        yield server
-
-
-@pytest.fixture(scope="session")
-def maria() -> Iterator[services.MariaDB]:
-    """The session's MariaDB server."""
-    with services.mariadb() as server:
-        yield server
-
-
-@pytest.fixture(scope="session")
 def s3() -> Iterator[services.Emulator]:
     """The session's moto S3 server; the client side of direct mode gets its settings."""
     with services.moto_s3() as emulator:
