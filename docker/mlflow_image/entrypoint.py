@@ -240,11 +240,6 @@ def with_connection_defaults(url: URL, read_timeout: int = DEFAULT_DB_READ_TIMEO
     return url.update_query_dict(missing) if missing else url
 
 
-def read_timeout_of(env: Mapping[str, str]) -> int:
-    """DB_READ_TIMEOUT_SECONDS, checked (0..3600; 0: no read timeout)."""
-    return parse_int(env, "DB_READ_TIMEOUT_SECONDS", DEFAULT_DB_READ_TIMEOUT_SECONDS, 0, 3600)
-
-
 def parse_database_uri(
     name: str, raw: str, read_timeout: int = DEFAULT_DB_READ_TIMEOUT_SECONDS
 ) -> URL:
@@ -526,7 +521,9 @@ def resolve(env: Mapping[str, str], extra_args: Sequence[str] = ()) -> Plan:
     )
     keep_alive = parse_int(env, "SERVER_KEEP_ALIVE_SECONDS", DEFAULT_KEEP_ALIVE_SECONDS, 1, 86400)
     shutdown = parse_int(env, "SERVER_SHUTDOWN_SECONDS", DEFAULT_SHUTDOWN_SECONDS, 2, 3600)
-    db_read_timeout = read_timeout_of(env)
+    db_read_timeout = parse_int(
+        env, "DB_READ_TIMEOUT_SECONDS", DEFAULT_DB_READ_TIMEOUT_SECONDS, 0, 3600
+    )
     spool_dir = env.get("SPOOL_DIR", "").strip() or None
     if spool_dir is not None and not spool_dir.startswith("/"):
         raise ConfigError(f"SPOOL_DIR={spool_dir!r} is not absolute; allowed: an absolute path")
@@ -542,7 +539,7 @@ def resolve(env: Mapping[str, str], extra_args: Sequence[str] = ()) -> Plan:
     for name in ("MLFLOW_S3_ENDPOINT_URL", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3"):
         check_endpoint_url(env, name)
 
-    backend = _resolve_backend(env, mode, data_dir)
+    backend = _resolve_backend(env, mode, data_dir, db_read_timeout)
 
     # Artifact store.
     raw_artifact = mlflow_options.artifact_url(env, mode)
@@ -598,7 +595,7 @@ def resolve(env: Mapping[str, str], extra_args: Sequence[str] = ()) -> Plan:
                 "'artifacts-only' has no backend store; allowed: unset it"
             )
         plan.read_replica = parse_database_uri(
-            "MLFLOW_READ_REPLICA_BACKEND_STORE_URI", replica, read_timeout_of(env)
+            "MLFLOW_READ_REPLICA_BACKEND_STORE_URI", replica, db_read_timeout
         )
         plan.env["MLFLOW_READ_REPLICA_BACKEND_STORE_URI"] = url_to_string(plan.read_replica)
 
@@ -678,7 +675,9 @@ def _launcher(env: Mapping[str, str], extra_args: Sequence[str], jobs: bool) -> 
 PRELOADED = "preloaded"
 
 
-def _resolve_backend(env: Mapping[str, str], mode: str, data_dir: str) -> URL | None:
+def _resolve_backend(
+    env: Mapping[str, str], mode: str, data_dir: str, read_timeout: int
+) -> URL | None:
     """The backend store: exactly one of DATABASE_URI, MLFLOW_BACKEND_STORE_URI, DB_* parts.
 
     None of them: SQLite in DATA_DIR (artifacts-only: no store). Two of them, or DB_* parts
@@ -700,11 +699,9 @@ def _resolve_backend(env: Mapping[str, str], mode: str, data_dir: str) -> URL | 
             f"MySQL), or unset {full} and use the DB_* parts"
         )
     if full:
-        backend: URL | None = parse_database_uri(
-            full, database_uri or mlflow_uri, read_timeout_of(env)
-        )
+        backend: URL | None = parse_database_uri(full, database_uri or mlflow_uri, read_timeout)
     elif env.get("DB_HOST", "").strip():
-        backend = build_database_url(env, read_timeout_of(env))
+        backend = build_database_url(env, read_timeout)
     else:
         backend = None
     if mode == "artifacts-only" and backend is not None:
@@ -794,7 +791,7 @@ def _resolve_auth(env: Mapping[str, str], plan: Plan, backend: URL | None) -> No
         )
     raw_auth_db = env.get("AUTH_DATABASE_URL", "").strip()
     if raw_auth_db:
-        auth_db = parse_database_uri("AUTH_DATABASE_URL", raw_auth_db, read_timeout_of(env))
+        auth_db = parse_database_uri("AUTH_DATABASE_URL", raw_auth_db, plan.db_read_timeout)
     elif backend is not None:
         auth_db = backend
     else:
